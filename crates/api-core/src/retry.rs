@@ -1,0 +1,157 @@
+//! The one retry/wait module: every bounded poll and every retry of a slow-to-converge remote
+//! state goes through [`until`]. Nothing else in the project sleeps.
+//!
+//! An attempt answers [`Step::Done`], [`Step::Retry`] (with the error that made it retry, kept
+//! to be reported if time runs out) or [`Step::Fail`]. There is no sleep after the last attempt:
+//! when the next sleep would end past the deadline, the wait ends with the last real error.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// What an attempt concluded.
+pub enum Step<T, E> {
+    /// The desired state holds.
+    Done(T),
+    /// Not yet: try again, after `after` if the service said when.
+    Retry { error: E, after: Option<Duration> },
+    /// It will not converge by waiting.
+    Fail(E),
+}
+
+impl<T, E> Step<T, E> {
+    pub fn retry(error: E) -> Self {
+        Self::Retry { error, after: None }
+    }
+}
+
+/// How long and how often to try.
+#[derive(Debug, Clone)]
+pub struct Wait {
+    /// What is being waited for, for messages ("role assignment to take effect").
+    pub what: String,
+    /// The total time allowed.
+    pub timeout: Duration,
+    /// The first pause between attempts.
+    pub interval: Duration,
+    /// The pause grows by half each time, up to this.
+    pub max_interval: Duration,
+}
+
+impl Wait {
+    pub fn new(what: impl Into<String>, timeout: Duration, interval: Duration) -> Self {
+        Self {
+            what: what.into(),
+            timeout,
+            interval,
+            max_interval: interval.max(Duration::from_secs(15)),
+        }
+    }
+
+    /// Keeps a steady cadence instead of backing off.
+    pub fn steady(mut self) -> Self {
+        self.max_interval = self.interval;
+        self
+    }
+}
+
+/// The wait ended without the desired state.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError<E> {
+    #[error("{0}")]
+    Failed(E),
+    #[error(
+        "timed out after {elapsed:?} waiting for {what} ({attempts} attempts); last error: {last}"
+    )]
+    TimedOut {
+        what: String,
+        elapsed: Duration,
+        attempts: u32,
+        last: E,
+    },
+}
+
+/// Progress of a wait, given to the attempt so it can report "elapsed, next check".
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    pub number: u32,
+    pub elapsed: Duration,
+}
+
+/// Runs `attempt` until it is done, fails, or the deadline would be passed.
+pub async fn until<T, E, F, Fut>(wait: &Wait, mut attempt: F) -> Result<T, WaitError<E>>
+where
+    F: FnMut(Attempt) -> Fut,
+    Fut: Future<Output = Step<T, E>>,
+{
+    let started = Instant::now();
+    let deadline = started + wait.timeout;
+    let mut interval = wait.interval;
+    let mut number = 0;
+    loop {
+        number += 1;
+        let step = attempt(Attempt {
+            number,
+            elapsed: started.elapsed(),
+        })
+        .await;
+        match step {
+            Step::Done(value) => return Ok(value),
+            Step::Fail(error) => return Err(WaitError::Failed(error)),
+            Step::Retry { error, after } => {
+                let pause = after.unwrap_or(interval).max(Duration::from_millis(1));
+                if Instant::now() + pause > deadline {
+                    return Err(WaitError::TimedOut {
+                        what: wait.what.clone(),
+                        elapsed: started.elapsed(),
+                        attempts: number,
+                        last: error,
+                    });
+                }
+                tokio::time::sleep(pause).await;
+                interval = (interval.mul_f64(1.5)).min(wait.max_interval);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn returns_the_last_error_without_sleeping_past_the_deadline() {
+        let wait = Wait::new(
+            "nothing",
+            Duration::from_millis(50),
+            Duration::from_millis(20),
+        );
+        let started = Instant::now();
+        let result: Result<(), _> = until(&wait, |attempt| async move {
+            Step::retry(format!("attempt {}", attempt.number))
+        })
+        .await;
+        assert!(started.elapsed() < Duration::from_millis(50));
+        match result {
+            Err(WaitError::TimedOut { last, attempts, .. }) => {
+                assert_eq!(last, format!("attempt {attempts}"));
+            }
+            _ => panic!("expected a time-out"),
+        }
+    }
+
+    #[tokio::test]
+    async fn stops_at_the_first_success_or_failure() {
+        let wait = Wait::new("x", Duration::from_secs(5), Duration::from_millis(1));
+        let value = until(&wait, |attempt| async move {
+            if attempt.number < 3 {
+                Step::retry("not yet")
+            } else {
+                Step::Done(attempt.number)
+            }
+        })
+        .await;
+        assert_eq!(value.unwrap(), 3);
+        let failed: Result<(), _> = until(&wait, |_| async { Step::Fail("broken") }).await;
+        assert!(matches!(failed, Err(WaitError::Failed("broken"))));
+    }
+}

@@ -1,0 +1,195 @@
+//! Simulator configuration: the clock's delays, the fault-injection knobs and the start options.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Every time-based behaviour of the simulated services.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Delays {
+    /// How long a new Graph object (application, service principal) stays invisible to reads.
+    #[serde(with = "duration_text")]
+    pub graph_replication_lag: Duration,
+    /// How long a new role assignment takes before it grants anything (and then only to fresh tokens).
+    #[serde(with = "duration_text")]
+    pub role_propagation: Duration,
+    /// How long a new password is refused by the token endpoint after `addPassword`.
+    #[serde(with = "duration_text")]
+    pub password_propagation: Duration,
+    /// APPROVED → PENDING_PEER (or INVALID_SPECIFICATION) on the Aiven side.
+    #[serde(with = "duration_text")]
+    pub aiven_pending_peer_delay: Duration,
+    /// After PENDING_PEER, until Aiven has created the user app's service principal and its
+    /// `peer/action` grant in the Aiven tenant.
+    #[serde(with = "duration_text")]
+    pub aiven_grant_lag: Duration,
+    /// PENDING_PEER → ACTIVE once the user-side peering exists.
+    #[serde(with = "duration_text")]
+    pub aiven_active_delay: Duration,
+    /// DELETING → DELETED, and DELETED → gone.
+    #[serde(with = "duration_text")]
+    pub aiven_delete_delay: Duration,
+    /// How long an ARM peering PUT or DELETE stays `InProgress`.
+    #[serde(with = "duration_text")]
+    pub lro_duration: Duration,
+    /// Lifetime of issued access tokens.
+    #[serde(with = "duration_text")]
+    pub token_lifetime: Duration,
+}
+
+impl Delays {
+    /// Delays for in-process tests: 0.1–0.5 s.
+    pub fn fast() -> Delays {
+        Delays {
+            graph_replication_lag: Duration::from_millis(200),
+            role_propagation: Duration::from_millis(300),
+            password_propagation: Duration::from_millis(200),
+            aiven_pending_peer_delay: Duration::from_millis(200),
+            aiven_grant_lag: Duration::from_millis(300),
+            aiven_active_delay: Duration::from_millis(200),
+            aiven_delete_delay: Duration::from_millis(200),
+            lro_duration: Duration::from_millis(200),
+            token_lifetime: Duration::from_secs(3599),
+        }
+    }
+
+    /// Delays for demos: 1–5 s, long enough to watch the retries happen.
+    pub fn realistic() -> Delays {
+        Delays {
+            graph_replication_lag: Duration::from_secs(2),
+            role_propagation: Duration::from_secs(5),
+            password_propagation: Duration::from_secs(2),
+            aiven_pending_peer_delay: Duration::from_secs(3),
+            aiven_grant_lag: Duration::from_secs(3),
+            aiven_active_delay: Duration::from_secs(3),
+            aiven_delete_delay: Duration::from_secs(2),
+            lro_duration: Duration::from_secs(2),
+            token_lifetime: Duration::from_secs(3599),
+        }
+    }
+
+    /// No delay at all (tokens still live 3599 s): for tests that look at one behaviour only.
+    pub fn zero() -> Delays {
+        Delays {
+            graph_replication_lag: Duration::ZERO,
+            role_propagation: Duration::ZERO,
+            password_propagation: Duration::ZERO,
+            aiven_pending_peer_delay: Duration::ZERO,
+            aiven_grant_lag: Duration::ZERO,
+            aiven_active_delay: Duration::ZERO,
+            aiven_delete_delay: Duration::ZERO,
+            lro_duration: Duration::ZERO,
+            token_lifetime: Duration::from_secs(3599),
+        }
+    }
+}
+
+impl Default for Delays {
+    fn default() -> Delays {
+        Delays::realistic()
+    }
+}
+
+/// What a write request selected by `fail_nth_write` suffers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    /// Answer 500 without applying the write.
+    #[default]
+    Before,
+    /// Apply the write, then close the connection without an answer.
+    After,
+}
+
+impl std::str::FromStr for FailMode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<FailMode, String> {
+        match text {
+            "before" => Ok(FailMode::Before),
+            "after" => Ok(FailMode::After),
+            other => Err(format!("unknown fail mode '{other}', expected 'before' or 'after'")),
+        }
+    }
+}
+
+/// Fault injection for the Graph, ARM, Aiven and GitHub listeners (never token requests or the
+/// control listener).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Added to every faultable request before it is handled.
+    #[serde(with = "duration_text")]
+    pub latency: Duration,
+    /// Probability (0–1) of a 429 with `Retry-After: 1`.
+    pub rate_429: f64,
+    /// Probability (0–1) of a 500.
+    pub rate_500: f64,
+    /// Probability (0–1) of a 503.
+    pub rate_503: f64,
+    /// Probability (0–1) of closing the connection without an answer.
+    pub rate_drop: f64,
+    /// The Nth write request from now (1 = the next one) fails, once.
+    pub fail_nth_write: Option<u64>,
+    /// How the selected write fails.
+    pub fail_mode: FailMode,
+    /// Seed of the fault randomness.
+    pub seed: u64,
+}
+
+/// Everything `Sim::start` needs.
+#[derive(Clone, Debug, Default)]
+pub struct SimConfig {
+    pub delays: Delays,
+    pub faults: Faults,
+    /// First port of the six listeners (identity, arm, graph, aiven, github, control); 0 = ephemeral.
+    pub port: u16,
+    /// Where to write the CA certificate; `None` = `ca.pem` in a fresh temporary directory.
+    pub ca_cert_path: Option<PathBuf>,
+}
+
+impl SimConfig {
+    /// 0.1–0.5 s delays, no faults, ephemeral ports.
+    pub fn fast() -> SimConfig {
+        SimConfig {
+            delays: Delays::fast(),
+            ..SimConfig::default()
+        }
+    }
+
+    /// 1–5 s delays, no faults, ephemeral ports.
+    pub fn realistic() -> SimConfig {
+        SimConfig {
+            delays: Delays::realistic(),
+            ..SimConfig::default()
+        }
+    }
+}
+
+/// Durations in JSON as humantime text (`"250ms"`); integers are read as milliseconds.
+pub(crate) mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*duration).to_string())
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum DurationInput {
+        Text(String),
+        Milliseconds(u64),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        match DurationInput::deserialize(deserializer)? {
+            DurationInput::Text(text) => {
+                humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+            }
+            DurationInput::Milliseconds(milliseconds) => Ok(Duration::from_millis(milliseconds)),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Small HTTP helpers shared by the simulated services: JSON answers, headers, query parsing,
+//! bearer tokens and the identity tag the request log reads.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
+use serde_json::Value;
+
+/// Who made a request, attached to the response for the request log (then removed).
+#[derive(Clone, Debug)]
+pub(crate) struct RequestIdentity(pub String);
+
+pub(crate) fn json_response(status: StatusCode, body: Value) -> Response<Body> {
+    let text = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+pub(crate) fn empty_response(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
+
+pub(crate) fn with_header(mut response: Response<Body>, name: &str, value: &str) -> Response<Body> {
+    if let (Ok(name), Ok(value)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(value),
+    ) {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+pub(crate) fn with_identity(mut response: Response<Body>, identity: Option<String>) -> Response<Body> {
+    if let Some(identity) = identity {
+        response.extensions_mut().insert(RequestIdentity(identity));
+    }
+    response
+}
+
+/// The decoded query parameters, in order; a name may repeat.
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect()
+}
+
+pub(crate) fn query_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(candidate, _)| candidate == name)
+        .map(|(_, value)| value.as_str())
+}
+
+pub(crate) fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// The token after `scheme ` in the Authorization header (scheme compared case-insensitively).
+pub(crate) fn authorization_token<'a>(headers: &'a HeaderMap, schemes: &[&str]) -> Option<&'a str> {
+    let value = header_text(headers, "authorization")?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    if schemes
+        .iter()
+        .any(|expected| scheme.eq_ignore_ascii_case(expected))
+    {
+        let token = token.trim();
+        (!token.is_empty()).then_some(token)
+    } else {
+        None
+    }
+}
+
+/// Percent-decodes one path segment; invalid UTF-8 is replaced.
+pub(crate) fn decode_segment(segment: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
+/// Splits a path into decoded segments, ignoring empty ones (so a trailing slash is harmless).
+pub(crate) fn path_segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(decode_segment)
+        .collect()
+}
+
+/// Parses a JSON body; `None` when it is not valid JSON.
+pub(crate) fn parse_json(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice(body).ok()
+}
+
+/// True when `text` is a canonical GUID.
+pub(crate) fn is_guid(text: &str) -> bool {
+    uuid::Uuid::parse_str(text).is_ok() && text.len() == 36
+}
+
+/// Parses `a.b.c.d/n` into (network address, prefix length).
+pub(crate) fn parse_cidr(text: &str) -> Option<(u32, u8)> {
+    let (address, prefix) = text.split_once('/')?;
+    let address: std::net::Ipv4Addr = address.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok()?;
+    if prefix > 32 {
+        return None;
+    }
+    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+    Some((u32::from(address) & mask, prefix))
+}
+
+pub(crate) fn cidrs_overlap(first: &str, second: &str) -> bool {
+    match (parse_cidr(first), parse_cidr(second)) {
+        (Some((first_network, first_prefix)), Some((second_network, second_prefix))) => {
+            let shorter = first_prefix.min(second_prefix);
+            let mask = if shorter == 0 { 0 } else { u32::MAX << (32 - shorter) };
+            first_network & mask == second_network & mask
+        }
+        _ => false,
+    }
+}

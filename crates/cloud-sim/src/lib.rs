@@ -1,0 +1,248 @@
+//! cloud-sim: a strict HTTPS simulator of Microsoft identity, Graph, ARM, the Aiven API and a
+//! GitHub subset, for testing the VPC peering automation without the real clouds.
+
+mod aiven;
+mod arm;
+mod authz;
+mod config;
+mod control;
+mod github;
+mod graph;
+mod http;
+mod identity;
+mod jwt;
+mod server;
+mod tls;
+mod world;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{Delays, FailMode, Faults, SimConfig};
+pub use world::{
+    AIVEN_APP_ID, APPLICATION_ADMINISTRATOR, AivenProject, Application, AsyncOperation, Audience,
+    FederatedIdentityCredential, Fixtures, GITHUB_OIDC_ISSUER, GithubEnvironment, GithubRepository,
+    GithubSecret, GithubState, IssuedToken, NETWORK_CONTRIBUTOR_ROLE_ID, OWNER_ROLE_ID,
+    OperationKind, PEER_ACTION, PasswordCredential, PeeringConnection, Permission, ProjectVpc,
+    READER_ROLE_ID, ResourceGroup, RoleAssignment, RoleDefinition, SecretBox, ServicePrincipal,
+    Subscription, Tenant, VirtualNetwork, VirtualNetworkPeering, World,
+};
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot bind the {service} listener on 127.0.0.1:{port}: {source}")]
+    Bind {
+        service: &'static str,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("cannot generate the simulator certificates: {0}")]
+    Certificate(String),
+    #[error("cannot build the tls server configuration: {0}")]
+    Tls(String),
+    #[error("cannot write the ca certificate to {path}: {source}")]
+    WriteCaCertificate {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("port {0} is too high: the six listeners need six consecutive ports")]
+    PortRange(u16),
+}
+
+/// The ready line: base URLs and seeded fixtures, printed by `cloud-sim serve`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ready {
+    pub ca_cert: PathBuf,
+    pub authority_host: String,
+    pub resource_manager: String,
+    pub graph: String,
+    pub aiven: String,
+    pub github: String,
+    pub control: String,
+    pub user_tenant_id: String,
+    pub admin_client_id: String,
+    pub admin_client_secret: String,
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub vnet_name: String,
+    pub vnet_id: String,
+    pub vnet_location: String,
+    pub aiven_token: String,
+    pub aiven_project: String,
+    pub project_vpc_id: String,
+    pub aiven_tenant_id: String,
+    pub aiven_app_id: String,
+    pub github_repository: String,
+    pub github_token: String,
+    pub github_readonly_token: String,
+    pub github_oidc_request_url: String,
+    pub github_oidc_request_token: String,
+}
+
+/// One handled request, as the request log keeps it: never bodies, queries or tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub method: String,
+    /// `identity`, `arm`, `graph`, `aiven`, `github` or `control`.
+    pub service: String,
+    /// The path without the query string.
+    pub path: String,
+    /// The answered status; 0 when the connection was dropped without an answer.
+    pub status: u16,
+    /// `<tenant id>/<app id>` for Azure callers, `aiven-token`, `github-token`,
+    /// `github-readonly-token`, `github-oidc`; `None` when the caller was not identified.
+    pub identity: Option<String>,
+    /// True for POST/PUT/PATCH/DELETE on Graph, ARM, Aiven and GitHub.
+    pub write: bool,
+    /// The injected fault, if any: `latency` is not reported; `429`, `500`, `503`, `drop`,
+    /// `fail-write-before`, `fail-write-after`.
+    pub fault: Option<String>,
+    /// Milliseconds since the simulator started.
+    pub at_millis: u64,
+}
+
+/// The base URLs of the six listeners.
+#[derive(Clone, Debug)]
+pub(crate) struct Urls {
+    pub authority_host: String,
+    pub resource_manager: String,
+    pub graph: String,
+    pub aiven: String,
+    pub github: String,
+    pub control: String,
+}
+
+pub(crate) struct FaultState {
+    pub faults: Faults,
+    pub generator: rand::rngs::StdRng,
+    pub writes_seen: u64,
+}
+
+/// State shared by every listener and the background driver.
+pub(crate) struct Shared {
+    pub world: Mutex<World>,
+    pub delays: Delays,
+    pub faults: Mutex<FaultState>,
+    pub requests: Mutex<Vec<RequestRecord>>,
+    pub urls: Urls,
+    pub started: Instant,
+}
+
+impl Shared {
+    /// Locks the world after bringing every clock-driven state up to date.
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        let mut world = lock(&self.world);
+        advance_world(&mut world, &self.delays, &self.urls, Instant::now());
+        world
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: a panicking handler must not take the simulator down.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn advance_world(world: &mut World, delays: &Delays, urls: &Urls, now: Instant) {
+    arm::complete_operations(world, now);
+    aiven::drive_connections(world, delays, urls, now);
+}
+
+/// A running simulator.
+pub struct Sim {
+    shared: Arc<Shared>,
+    ready: Ready,
+    shutdown_sender: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    temporary_directory: Option<PathBuf>,
+}
+
+impl Sim {
+    /// Generates the certificates, binds the six listeners, seeds the world and starts serving.
+    pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
+        server::start(config).await
+    }
+
+    /// The ready line's fields.
+    pub fn ready(&self) -> &Ready {
+        &self.ready
+    }
+
+    /// The delays this simulator runs with.
+    pub fn delays(&self) -> &Delays {
+        &self.shared.delays
+    }
+
+    /// The introspection snapshot (no secret values).
+    pub fn state(&self) -> serde_json::Value {
+        world::snapshot(&self.shared.world())
+    }
+
+    /// The request log so far.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+    }
+
+    /// Every secret value issued or seeded so far: passwords, access tokens, Aiven and GitHub
+    /// tokens, OIDC tokens.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        lock(&self.shared.world).issued_secrets.clone()
+    }
+
+    /// Replaces the fault configuration; `fail_nth_write` counts from now.
+    pub fn set_faults(&self, faults: Faults) {
+        server::replace_faults(&self.shared, faults);
+    }
+
+    /// Runs `change` on the world (after bringing its clock-driven state up to date).
+    pub fn with_world<R>(&self, change: impl FnOnce(&mut World) -> R) -> R {
+        let mut world = self.shared.world();
+        change(&mut world)
+    }
+
+    /// The plaintext of a GitHub Actions secret the simulator received, opened from its sealed
+    /// box. `environment` selects an environment secret.
+    pub fn github_secret(
+        &self,
+        repository: &str,
+        environment: Option<&str>,
+        name: &str,
+    ) -> Option<String> {
+        github::secret_plaintext(&lock(&self.shared.world), repository, environment, name)
+    }
+
+    /// Time since the simulator started.
+    pub fn uptime(&self) -> Duration {
+        self.shared.started.elapsed()
+    }
+
+    /// Stops every listener and the background driver.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown_sender.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        if let Some(directory) = self.temporary_directory.take() {
+            let _ = std::fs::remove_dir_all(directory);
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.shutdown_sender.send(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,463 @@
+//! Listeners: one TLS accept loop per service, the fault-injection wrapper, the request log and
+//! the background driver of clock-based state.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use rand::{Rng, SeedableRng};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::http::RequestIdentity;
+use crate::{
+    FaultState, Faults, Ready, RequestRecord, Shared, Sim, SimConfig, SimError, Urls, lock, tls,
+    world,
+};
+
+/// The six listeners, in port order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Service {
+    Identity,
+    ResourceManager,
+    Graph,
+    Aiven,
+    Github,
+    Control,
+}
+
+impl Service {
+    const ALL: [Service; 6] = [
+        Service::Identity,
+        Service::ResourceManager,
+        Service::Graph,
+        Service::Aiven,
+        Service::Github,
+        Service::Control,
+    ];
+
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Service::Identity => "identity",
+            Service::ResourceManager => "arm",
+            Service::Graph => "graph",
+            Service::Aiven => "aiven",
+            Service::Github => "github",
+            Service::Control => "control",
+        }
+    }
+}
+
+/// The error that makes hyper close a connection without answering.
+#[derive(Debug)]
+struct DroppedConnection;
+
+impl std::fmt::Display for DroppedConnection {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for DroppedConnection {}
+
+pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
+    let started = Instant::now();
+    let tls_material = tls::generate_tls_material()?;
+
+    let mut listeners = Vec::new();
+    for (index, service) in Service::ALL.iter().enumerate() {
+        let port = if config.port == 0 {
+            0
+        } else {
+            config
+                .port
+                .checked_add(index as u16)
+                .ok_or(SimError::PortRange(config.port))?
+        };
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .map_err(|source| SimError::Bind {
+                service: service.label(),
+                port,
+                source,
+            })?;
+        let bound_port = listener
+            .local_addr()
+            .map_err(|source| SimError::Bind {
+                service: service.label(),
+                port,
+                source,
+            })?
+            .port();
+        listeners.push((*service, listener, format!("https://127.0.0.1:{bound_port}")));
+    }
+    let url_of = |wanted: Service| {
+        listeners
+            .iter()
+            .find(|(service, _, _)| *service == wanted)
+            .map(|(_, _, url)| url.clone())
+            .unwrap_or_default()
+    };
+    let urls = Urls {
+        authority_host: url_of(Service::Identity),
+        resource_manager: url_of(Service::ResourceManager),
+        graph: url_of(Service::Graph),
+        aiven: url_of(Service::Aiven),
+        github: url_of(Service::Github),
+        control: url_of(Service::Control),
+    };
+
+    let (ca_cert, temporary_directory) = match &config.ca_cert_path {
+        Some(path) => (path.clone(), None),
+        None => {
+            let directory =
+                std::env::temp_dir().join(format!("cloud-sim-{}", uuid::Uuid::new_v4()));
+            (directory.join("ca.pem"), Some(directory))
+        }
+    };
+    if let Some(parent) = ca_cert.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| SimError::WriteCaCertificate {
+            path: ca_cert.clone(),
+            source,
+        })?;
+    }
+    std::fs::write(&ca_cert, &tls_material.ca_pem).map_err(|source| {
+        SimError::WriteCaCertificate {
+            path: ca_cert.clone(),
+            source,
+        }
+    })?;
+
+    let (seeded_world, seed_secrets) = world::seed_world(started);
+    let fixtures = seeded_world.fixtures.clone();
+    let ready = Ready {
+        ca_cert,
+        authority_host: urls.authority_host.clone(),
+        resource_manager: urls.resource_manager.clone(),
+        graph: urls.graph.clone(),
+        aiven: urls.aiven.clone(),
+        github: urls.github.clone(),
+        control: urls.control.clone(),
+        user_tenant_id: fixtures.user_tenant_id.clone(),
+        admin_client_id: fixtures.admin_app_id.clone(),
+        admin_client_secret: seed_secrets.admin_client_secret,
+        subscription_id: fixtures.user_subscription_id.clone(),
+        resource_group: fixtures.resource_group.clone(),
+        vnet_name: fixtures.vnet_name.clone(),
+        vnet_id: world::virtual_network_id(
+            &fixtures.user_subscription_id,
+            &fixtures.resource_group,
+            &fixtures.vnet_name,
+        ),
+        vnet_location: fixtures.vnet_location.clone(),
+        aiven_token: seeded_world.aiven_token.clone(),
+        aiven_project: fixtures.aiven_project.clone(),
+        project_vpc_id: fixtures.project_vpc_id.clone(),
+        aiven_tenant_id: fixtures.aiven_tenant_id.clone(),
+        aiven_app_id: world::AIVEN_APP_ID.to_string(),
+        github_repository: fixtures.github_repository.clone(),
+        github_token: seeded_world.github.token.clone(),
+        github_readonly_token: seeded_world.github.readonly_token.clone(),
+        github_oidc_request_url: format!("{}/_oidc/token?api-version=2.0", urls.github),
+        github_oidc_request_token: seeded_world.github.oidc_request_token.clone(),
+    };
+
+    let shared = Arc::new(Shared {
+        world: Mutex::new(seeded_world),
+        delays: config.delays.clone(),
+        faults: Mutex::new(new_fault_state(config.faults.clone())),
+        requests: Mutex::new(Vec::new()),
+        urls,
+        started,
+    });
+
+    let (shutdown_sender, shutdown_receiver) = watch::channel(false);
+    let acceptor = TlsAcceptor::from(tls_material.server_config.clone());
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    for (service, listener, _) in listeners {
+        let router = router_for(service, shared.clone());
+        tasks.push(tokio::spawn(accept_loop(
+            listener,
+            acceptor.clone(),
+            service,
+            router,
+            shared.clone(),
+            shutdown_receiver.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(drive_clock(shared.clone(), shutdown_receiver)));
+
+    Ok(Sim {
+        shared,
+        ready,
+        shutdown_sender,
+        tasks,
+        temporary_directory,
+    })
+}
+
+fn router_for(service: Service, shared: Arc<Shared>) -> Router {
+    match service {
+        Service::Identity => crate::identity::router(shared),
+        Service::ResourceManager => crate::arm::router(shared),
+        Service::Graph => crate::graph::router(shared),
+        Service::Aiven => crate::aiven::router(shared),
+        Service::Github => crate::github::router(shared),
+        Service::Control => crate::control::router(shared),
+    }
+}
+
+fn new_fault_state(faults: Faults) -> FaultState {
+    FaultState {
+        generator: rand::rngs::StdRng::seed_from_u64(faults.seed),
+        faults,
+        writes_seen: 0,
+    }
+}
+
+pub(crate) fn replace_faults(shared: &Shared, faults: Faults) {
+    *lock(&shared.faults) = new_fault_state(faults);
+}
+
+/// Advances Aiven connections and ARM operations even when nobody asks.
+async fn drive_clock(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                drop(shared.world());
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    service: Service,
+    router: Router,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => return,
+        };
+        let Ok((stream, _peer)) = accepted else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let shared = shared.clone();
+        let mut connection_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let handshake =
+                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+            let Ok(Ok(tls_stream)) = handshake else {
+                return;
+            };
+            let service_function = hyper::service::service_fn(move |request: Request<Incoming>| {
+                handle_request(shared.clone(), service, router.clone(), request)
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls_stream), service_function);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = connection_shutdown.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(1), connection).await;
+                }
+            }
+        });
+    }
+}
+
+enum FaultDecision {
+    None,
+    Status(StatusCode, &'static str),
+    Drop,
+    FailWriteBefore,
+    FailWriteAfter,
+}
+
+fn decide_fault(shared: &Shared, is_write: bool) -> (Duration, FaultDecision) {
+    let mut state = lock(&shared.faults);
+    let latency = state.faults.latency;
+    if is_write {
+        state.writes_seen += 1;
+        if state.faults.fail_nth_write == Some(state.writes_seen) {
+            state.faults.fail_nth_write = None;
+            return match state.faults.fail_mode {
+                crate::FailMode::Before => (latency, FaultDecision::FailWriteBefore),
+                crate::FailMode::After => (latency, FaultDecision::FailWriteAfter),
+            };
+        }
+    }
+    let draw: f64 = state.generator.r#gen();
+    let faults = &state.faults;
+    let mut threshold = faults.rate_drop.max(0.0);
+    if draw < threshold {
+        return (latency, FaultDecision::Drop);
+    }
+    threshold += faults.rate_429.max(0.0);
+    if draw < threshold {
+        return (latency, FaultDecision::Status(StatusCode::TOO_MANY_REQUESTS, "429"));
+    }
+    threshold += faults.rate_500.max(0.0);
+    if draw < threshold {
+        return (latency, FaultDecision::Status(StatusCode::INTERNAL_SERVER_ERROR, "500"));
+    }
+    threshold += faults.rate_503.max(0.0);
+    if draw < threshold {
+        return (latency, FaultDecision::Status(StatusCode::SERVICE_UNAVAILABLE, "503"));
+    }
+    (latency, FaultDecision::None)
+}
+
+async fn handle_request(
+    shared: Arc<Shared>,
+    service: Service,
+    router: Router,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, DroppedConnection> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let is_token_request = service == Service::Identity
+        || (service == Service::Github && path.starts_with("/_oidc/"));
+    let faultable = !is_token_request && service != Service::Control;
+    let is_write = faultable
+        && matches!(
+            method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        );
+
+    let (latency, decision) = if faultable {
+        decide_fault(&shared, is_write)
+    } else {
+        (Duration::ZERO, FaultDecision::None)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    let record = |status: u16, identity: Option<String>, fault: Option<&str>| RequestRecord {
+        method: method.to_string(),
+        service: service.label().to_string(),
+        path: path.clone(),
+        status,
+        identity,
+        write: is_write,
+        fault: fault.map(str::to_string),
+        at_millis: shared.started.elapsed().as_millis() as u64,
+    };
+
+    let mut drop_after_answer = false;
+    match decision {
+        FaultDecision::None => {}
+        FaultDecision::Drop => {
+            lock(&shared.requests).push(record(0, None, Some("drop")));
+            return Err(DroppedConnection);
+        }
+        FaultDecision::Status(status, label) => {
+            lock(&shared.requests).push(record(status.as_u16(), None, Some(label)));
+            return Ok(fault_response(service, status));
+        }
+        FaultDecision::FailWriteBefore => {
+            lock(&shared.requests).push(record(500, None, Some("fail-write-before")));
+            return Ok(fault_response(service, StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        FaultDecision::FailWriteAfter => drop_after_answer = true,
+    }
+
+    let response = match tower::ServiceExt::oneshot(router, request.map(Body::new)).await {
+        Ok(response) => response,
+        Err(infallible) => match infallible {},
+    };
+    let (mut parts, body) = response.into_parts();
+    let identity = parts
+        .extensions
+        .remove::<RequestIdentity>()
+        .map(|identity| identity.0);
+    if drop_after_answer {
+        lock(&shared.requests).push(record(
+            parts.status.as_u16(),
+            identity,
+            Some("fail-write-after"),
+        ));
+        return Err(DroppedConnection);
+    }
+    lock(&shared.requests).push(record(parts.status.as_u16(), identity, None));
+    Ok(Response::from_parts(parts, body))
+}
+
+/// A transient failure in the service's own error shape.
+fn fault_response(service: Service, status: StatusCode) -> Response<Body> {
+    use crate::http::json_response;
+    let response = match service {
+        Service::ResourceManager => {
+            let (code, message) = match status {
+                StatusCode::TOO_MANY_REQUESTS => (
+                    "SubscriptionRequestsThrottled",
+                    "Number of requests for subscription exceeded the limit. Please try again after 1 seconds.",
+                ),
+                StatusCode::SERVICE_UNAVAILABLE => (
+                    "ServiceUnavailable",
+                    "The server is currently unable to handle the request. Please retry the request.",
+                ),
+                _ => (
+                    "InternalServerError",
+                    "Encountered internal server error. Please try again.",
+                ),
+            };
+            crate::arm::arm_headers(
+                json_response(status, serde_json::json!({"error": {"code": code, "message": message}})),
+                true,
+            )
+        }
+        Service::Graph => {
+            let (code, message) = match status {
+                StatusCode::TOO_MANY_REQUESTS => (
+                    "TooManyRequests",
+                    "Too many requests, please try again later.",
+                ),
+                StatusCode::SERVICE_UNAVAILABLE => (
+                    "serviceNotAvailable",
+                    "The service is temporarily unavailable.",
+                ),
+                _ => ("generalException", "An unexpected error occurred."),
+            };
+            crate::graph::graph_error(status, code, message)
+        }
+        Service::Aiven => {
+            let message = match status {
+                StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+                StatusCode::SERVICE_UNAVAILABLE => "Service temporarily unavailable",
+                _ => "Internal server error",
+            };
+            crate::aiven::aiven_error(status, "transient_error", message)
+        }
+        _ => {
+            let message = match status {
+                StatusCode::TOO_MANY_REQUESTS => "API rate limit exceeded",
+                StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
+                _ => "Server Error",
+            };
+            crate::github::github_error(status, message)
+        }
+    };
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        crate::http::with_header(response, "retry-after", "1")
+    } else {
+        response
+    }
+}

@@ -1,0 +1,13 @@
+//! Peer an Azure VNet with an Aiven project VPC: the four phases of Aiven's procedure as
+//! idempotent, resumable functions, and the command-line front ends of the step binaries.
+
+pub mod cli;
+pub mod context;
+pub mod error;
+pub mod input;
+pub mod phases;
+pub mod report;
+pub mod state;
+
+pub use error::PhaseError;
+pub use state::Outputs;

@@ -1,0 +1,292 @@
+//! Seed steps 11–12, with the Aiven token: ask Aiven for the peering connection (once) and wait
+//! until Aiven's side is done (PENDING_PEER), keeping the Aiven tenant and VNet ids.
+
+use crate::error::PhaseError;
+use crate::phases::{Pacing, describe_failure, is_failure_state};
+use crate::report::{Change, Report};
+use crate::state::Outputs;
+use aiven_api::{Aiven, CreatePeering, PeeringConnection};
+use api_core::retry::{self, Step, Wait};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct RequestPeering {
+    pub project: String,
+    /// `None`: the single VPC of the project in the VNet's region.
+    pub project_vpc_id: Option<String>,
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub vnet_name: String,
+    pub vnet_location: Option<String>,
+    pub app_id: String,
+    pub tenant_id: String,
+    pub user_peer_network_cidrs: Vec<String>,
+    pub recreate: bool,
+    pub timeout: Duration,
+    pub poll_interval: Duration,
+    pub pacing: Pacing,
+}
+
+pub async fn request_peering(
+    aiven: &Aiven,
+    request: &RequestPeering,
+) -> Result<Report, PhaseError> {
+    let mut report = Report::new("request-peering");
+    let vpc_id = resolve_vpc(aiven, request).await?;
+    let vpc = aiven
+        .vpc(&request.project, &vpc_id)
+        .await
+        .map_err(|error| match error.status() {
+            Some(404) => PhaseError::input(
+                "--project-vpc-id",
+                format!(
+                    "project VPC {vpc_id} not found in project {}: {error}",
+                    request.project
+                ),
+            ),
+            _ => error.into(),
+        })?;
+    report.resource(
+        "project VPC",
+        &format!(
+            "{} ({})",
+            vpc.cloud_name,
+            vpc.network_cidr.clone().unwrap_or_default()
+        ),
+        &vpc_id,
+        Change::AlreadyPresent,
+    );
+
+    let subscription = request.subscription_id.to_ascii_lowercase();
+    let group = request.resource_group.to_ascii_lowercase();
+    let vnet = request.vnet_name.to_ascii_lowercase();
+    let existing = vpc
+        .peering_connections
+        .iter()
+        .find(|connection| connection.targets(&subscription, &group, &vnet))
+        .cloned();
+    let label = format!("{subscription}/{group}/{vnet}");
+
+    let connection = match existing {
+        Some(connection)
+            if is_failure_state(&connection.state) || wrong_identity(&connection, request) =>
+        {
+            let reason = if is_failure_state(&connection.state) {
+                describe_failure(&connection)
+            } else {
+                format!(
+                    "the existing connection names app {} in tenant {}, not app {} in tenant {}",
+                    connection.peer_azure_app_id.as_deref().unwrap_or("?"),
+                    connection.peer_azure_tenant_id.as_deref().unwrap_or("?"),
+                    request.app_id,
+                    request.tenant_id
+                )
+            };
+            if !request.recreate {
+                return Err(PhaseError::failed(format!(
+                    "the peering connection to {label} cannot proceed: {reason}. Fix the cause, then re-run with --recreate to delete and re-create it"
+                )));
+            }
+            tracing::warn!("re-creating the peering connection to {label}: {reason}");
+            aiven
+                .delete_azure_peering(&request.project, &vpc_id, &subscription, &group, &vnet)
+                .await?;
+            wait_until_gone(aiven, request, &vpc_id).await?;
+            report.resource("peering connection", &label, &vpc_id, Change::Removed);
+            create(aiven, request, &vpc_id, &mut report, &label).await?
+        }
+        Some(connection) if connection.state == "DELETING" || connection.state == "DELETED" => {
+            tracing::info!(
+                "the previous peering connection to {label} is {}; waiting for it to go",
+                connection.state
+            );
+            wait_until_gone(aiven, request, &vpc_id).await?;
+            create(aiven, request, &vpc_id, &mut report, &label).await?
+        }
+        Some(connection) => {
+            report.resource(
+                "peering connection",
+                &label,
+                &format!("state {}", connection.state),
+                Change::AlreadyPresent,
+            );
+            connection
+        }
+        None => create(aiven, request, &vpc_id, &mut report, &label).await?,
+    };
+    let _ = connection;
+
+    let wait = Wait::new(
+        "Aiven to set up its side of the peering (PENDING_PEER)",
+        request.timeout,
+        request.poll_interval,
+    )
+    .steady();
+    let (vpc_id_ref, subscription_ref, group_ref, vnet_ref, label_ref) =
+        (&vpc_id, &subscription, &group, &vnet, &label);
+    let ready = retry::until(&wait, |attempt| async move {
+        let (vpc_id, subscription, group, vnet, label) = (vpc_id_ref, subscription_ref, group_ref, vnet_ref, label_ref);
+        match aiven.azure_connection(&request.project, vpc_id, subscription, group, vnet).await {
+            Ok(Some(connection)) if connection.state == "PENDING_PEER" && connection.to_network_id().is_some() => Step::Done(connection),
+            Ok(Some(connection)) if connection.state == "ACTIVE" => Step::Done(connection),
+            Ok(Some(connection)) if is_failure_state(&connection.state) => Step::Fail(PhaseError::failed(format!(
+                "the peering connection to {label} is {}: {}. Fix the cause, then re-run request-peering with --recreate",
+                connection.state,
+                describe_failure(&connection)
+            ))),
+            Ok(Some(connection)) => {
+                tracing::info!("peering connection is {} after {}s", connection.state, attempt.elapsed.as_secs());
+                Step::retry(PhaseError::failed(format!("the peering connection is still {}", connection.state)))
+            }
+            Ok(None) => Step::Fail(PhaseError::failed(format!("the peering connection to {label} disappeared; re-run request-peering"))),
+            Err(error) => Step::retry(PhaseError::from(error)),
+        }
+    })
+    .await?;
+
+    let (aiven_tenant_id, aiven_vnet_id) = match (ready.to_tenant_id(), ready.to_network_id()) {
+        (Some(tenant), Some(network)) => (Some(tenant), Some(network)),
+        // ACTIVE connections may no longer carry them: the state file of an earlier run does.
+        _ => (None, None),
+    };
+    report.resource(
+        "peering connection",
+        &label,
+        &format!("state {}", ready.state),
+        Change::Waited,
+    );
+    report.outputs = Outputs {
+        aiven_project: Some(request.project.clone()),
+        aiven_project_vpc_id: Some(vpc_id.clone()),
+        aiven_cloud: Some(vpc.cloud_name.clone()),
+        aiven_tenant_id,
+        aiven_vnet_id,
+        peering_state: Some(ready.state.clone()),
+        ..Default::default()
+    };
+    Ok(report)
+}
+
+fn wrong_identity(connection: &PeeringConnection, request: &RequestPeering) -> bool {
+    let differs = |value: &Option<String>, wanted: &str| {
+        value
+            .as_deref()
+            .is_some_and(|value| !value.eq_ignore_ascii_case(wanted))
+    };
+    differs(&connection.peer_azure_app_id, &request.app_id)
+        || differs(&connection.peer_azure_tenant_id, &request.tenant_id)
+}
+
+async fn resolve_vpc(aiven: &Aiven, request: &RequestPeering) -> Result<String, PhaseError> {
+    if let Some(id) = &request.project_vpc_id {
+        return Ok(id.clone());
+    }
+    let vpcs = aiven
+        .vpcs(&request.project)
+        .await
+        .map_err(|error| match error.status() {
+            Some(404) | Some(403) => PhaseError::input(
+                "--project",
+                format!(
+                    "project {} not found or not accessible with this token: {error}",
+                    request.project
+                ),
+            ),
+            _ => error.into(),
+        })?;
+    let location = request
+        .vnet_location
+        .clone()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let wanted_cloud = format!("azure-{location}");
+    let matching: Vec<_> = vpcs
+        .iter()
+        .filter(|vpc| vpc.cloud_name.eq_ignore_ascii_case(&wanted_cloud) && vpc.state == "ACTIVE")
+        .collect();
+    match matching.as_slice() {
+        [single] => Ok(single.project_vpc_id.clone()),
+        [] => Err(PhaseError::input(
+            "--project-vpc-id",
+            format!(
+                "project {} has no active VPC in {wanted_cloud}; create one or pass --project-vpc-id",
+                request.project
+            ),
+        )),
+        several => Err(PhaseError::input(
+            "--project-vpc-id",
+            format!(
+                "project {} has {} VPCs in {wanted_cloud} ({}); pass --project-vpc-id",
+                request.project,
+                several.len(),
+                several
+                    .iter()
+                    .map(|vpc| vpc.project_vpc_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+async fn create(
+    aiven: &Aiven,
+    request: &RequestPeering,
+    vpc_id: &str,
+    report: &mut Report,
+    label: &str,
+) -> Result<PeeringConnection, PhaseError> {
+    let body = CreatePeering {
+        peer_cloud_account: request.subscription_id.to_ascii_lowercase(),
+        peer_resource_group: request.resource_group.to_ascii_lowercase(),
+        peer_vpc: request.vnet_name.to_ascii_lowercase(),
+        peer_azure_app_id: request.app_id.to_ascii_lowercase(),
+        peer_azure_tenant_id: request.tenant_id.to_ascii_lowercase(),
+        user_peer_network_cidrs: request.user_peer_network_cidrs.clone(),
+    };
+    let created = aiven
+        .create_peering(&request.project, vpc_id, &body)
+        .await?;
+    report.resource(
+        "peering connection",
+        label,
+        &format!("state {}", created.state),
+        Change::Created,
+    );
+    Ok(created)
+}
+
+async fn wait_until_gone(
+    aiven: &Aiven,
+    request: &RequestPeering,
+    vpc_id: &str,
+) -> Result<(), PhaseError> {
+    let wait = Wait::new(
+        "the old peering connection to be deleted",
+        request.timeout,
+        request.poll_interval,
+    )
+    .steady();
+    retry::until(&wait, |_| async {
+        match aiven
+            .azure_connection(
+                &request.project,
+                vpc_id,
+                &request.subscription_id,
+                &request.resource_group,
+                &request.vnet_name,
+            )
+            .await
+        {
+            Ok(None) => Step::Done(()),
+            Ok(Some(connection)) if connection.state == "DELETED" => Step::Done(()),
+            Ok(Some(connection)) => Step::retry(PhaseError::failed(format!(
+                "the old connection is still {}",
+                connection.state
+            ))),
+            Err(error) => Step::retry(PhaseError::from(error)),
+        }
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! What a phase did, and where it is written: stdout (`name=value`), the state file,
+//! `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY` and a GitLab dotenv file. Nothing here ever sees a
+//! secret: only [`Outputs`] and resource descriptions are written.
+
+use crate::error::PhaseError;
+use crate::state::Outputs;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+/// What happened to one remote resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    AlreadyPresent,
+    Changed,
+    Removed,
+    Waited,
+}
+
+impl Change {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::AlreadyPresent => "already present",
+            Self::Changed => "changed",
+            Self::Removed => "removed",
+            Self::Waited => "waited",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub kind: String,
+    pub name: String,
+    pub id: String,
+    pub change: Change,
+}
+
+/// A phase's result: its outputs and the resources it looked at.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub phase: &'static str,
+    pub outputs: Outputs,
+    pub resources: Vec<Resource>,
+}
+
+impl Report {
+    pub fn new(phase: &'static str) -> Self {
+        Self {
+            phase,
+            ..Default::default()
+        }
+    }
+
+    /// Records a resource and logs it in the "what it found, created or reused" style.
+    pub fn resource(&mut self, kind: &str, name: &str, id: &str, change: Change) {
+        match change {
+            Change::AlreadyPresent => tracing::info!("{kind} {name} already exists ({id})"),
+            Change::Created => tracing::info!("created {kind} {name} ({id})"),
+            Change::Changed => tracing::info!("updated {kind} {name} ({id})"),
+            Change::Removed => tracing::info!("removed {kind} {name} ({id})"),
+            Change::Waited => tracing::info!("{kind} {name} is ready ({id})"),
+        }
+        self.resources.push(Resource {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            id: id.to_string(),
+            change,
+        });
+    }
+
+    /// The Markdown table for `$GITHUB_STEP_SUMMARY`.
+    pub fn summary_markdown(&self) -> String {
+        let mut text = format!(
+            "### {}\n\n| resource | name | result | id |\n|---|---|---|---|\n",
+            self.phase
+        );
+        for resource in &self.resources {
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | `{}` |",
+                resource.kind,
+                escape_cell(&resource.name),
+                resource.change.label(),
+                escape_cell(&resource.id)
+            );
+        }
+        text.push('\n');
+        text
+    }
+}
+
+fn escape_cell(value: &str) -> String {
+    value.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Where outputs go besides stdout.
+#[derive(Debug, Clone, Default)]
+pub struct Sinks {
+    pub state_file: Option<PathBuf>,
+    pub github_output: Option<PathBuf>,
+    pub github_step_summary: Option<PathBuf>,
+    pub dotenv: Option<PathBuf>,
+}
+
+impl Sinks {
+    /// Writes the outputs and the summary everywhere they are asked for.
+    pub fn write(&self, report: &Report) -> Result<(), PhaseError> {
+        let pairs = report.outputs.pairs();
+        let stdout = std::io::stdout();
+        let mut stdout = stdout.lock();
+        for (name, value) in &pairs {
+            let _ = writeln!(stdout, "{name}={value}");
+        }
+        if let Some(path) = &self.state_file {
+            report.outputs.save_merged(path)?;
+        }
+        if let Some(path) = &self.github_output {
+            let mut text = String::new();
+            for (name, value) in &pairs {
+                if value.contains('\n') || value.contains('\r') {
+                    let delimiter = format!("ghadelimiter_{}", uuid::Uuid::new_v4().simple());
+                    let _ = write!(text, "{name}<<{delimiter}\n{value}\n{delimiter}\n");
+                } else {
+                    let _ = writeln!(text, "{name}={value}");
+                }
+            }
+            append(path, &text)?;
+        }
+        if let Some(path) = &self.github_step_summary {
+            append(path, &report.summary_markdown())?;
+        }
+        if let Some(path) = &self.dotenv {
+            write_dotenv(path, &pairs)?;
+        }
+        Ok(())
+    }
+}
+
+fn append(path: &PathBuf, text: &str) -> Result<(), PhaseError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|error| PhaseError::failed(format!("cannot write {}: {error}", path.display())))
+}
+
+/// GitLab dotenv report: `PEERING_<NAME>=value`, single-line, merged with what the file holds.
+fn write_dotenv(path: &PathBuf, pairs: &[(String, String)]) -> Result<(), PhaseError> {
+    let mut lines: Vec<(String, String)> = std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            line.split_once('=')
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+        })
+        .collect();
+    for (name, value) in pairs {
+        let key = format!("PEERING_{}", name.to_ascii_uppercase());
+        let value = value.replace(['\n', '\r'], " ");
+        match lines.iter_mut().find(|(existing, _)| *existing == key) {
+            Some(entry) => entry.1 = value,
+            None => lines.push((key, value)),
+        }
+    }
+    let text: String = lines
+        .iter()
+        .map(|(key, value)| format!("{key}={value}\n"))
+        .collect();
+    std::fs::write(path, text)
+        .map_err(|error| PhaseError::failed(format!("cannot write {}: {error}", path.display())))
+}
