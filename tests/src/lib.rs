@@ -1,1 +1,332 @@
+//! The harness of the end-to-end tests (also used by `cargo xtask demo`): starts `cloud-sim`
+//! in-process, runs the real step binaries against it as child processes with the client
+//! environment contract, and keeps every byte they print for leak scans.
 
+use cloud_sim::{Ready, Sim, SimConfig};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The environment a client process needs to use the simulator (the endpoint contract).
+pub fn client_env(ready: &Ready) -> Vec<(String, String)> {
+    let pairs = [
+        ("AZURE_AUTHORITY_HOST", ready.authority_host.clone()),
+        (
+            "AZURE_RESOURCE_MANAGER_ENDPOINT",
+            ready.resource_manager.clone(),
+        ),
+        ("AZURE_GRAPH_ENDPOINT", ready.graph.clone()),
+        ("AIVEN_WEB_URL", ready.aiven.clone()),
+        ("GITHUB_API_URL", ready.github.clone()),
+        ("SSL_CERT_FILE", ready.ca_cert.display().to_string()),
+        ("AZURE_TENANT_ID", ready.user_tenant_id.clone()),
+        ("AZURE_CLIENT_ID", ready.admin_client_id.clone()),
+        ("AZURE_CLIENT_SECRET", ready.admin_client_secret.clone()),
+        ("AIVEN_AUTH_TOKEN", ready.aiven_token.clone()),
+    ];
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
+}
+
+/// Where cargo put the step binaries: next to the running test or xtask executable's profile dir.
+pub fn binary_dir() -> PathBuf {
+    let executable = std::env::current_exe().expect("the current executable has a path");
+    let mut directory = executable
+        .parent()
+        .expect("executables live in a directory")
+        .to_path_buf();
+    if directory.ends_with("deps") {
+        directory.pop();
+    }
+    directory
+}
+
+/// A running simulator, a scratch directory and everything the binaries printed.
+pub struct Harness {
+    pub sim: Sim,
+    pub dir: tempfile::TempDir,
+    binaries: PathBuf,
+    printed: Mutex<Vec<String>>,
+}
+
+/// One finished run of a step binary.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The `name=value` lines of stdout.
+    pub fn outputs(&self) -> BTreeMap<String, String> {
+        self.stdout
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    pub fn output(&self, name: &str) -> String {
+        self.outputs()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no output {name} in:\n{}", self.stdout))
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.code, expected,
+            "exit code {} (expected {expected})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        self.assert_code(0)
+    }
+}
+
+/// A step binary about to run.
+pub struct Phase<'a> {
+    harness: &'a Harness,
+    name: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    removed: Vec<String>,
+}
+
+impl Phase<'_> {
+    pub fn arg(mut self, value: impl Into<String>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(values.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn env_remove(mut self, name: impl Into<String>) -> Self {
+        self.removed.push(name.into());
+        self
+    }
+
+    /// Runs with a clean environment: the client contract, a fast retry pace, and the extras.
+    pub async fn run(self) -> Run {
+        let program =
+            self.harness
+                .binaries
+                .join(format!("{}{}", self.name, std::env::consts::EXE_SUFFIX));
+        assert!(
+            program.exists(),
+            "{} is not built: run the tests with `cargo test --workspace` (or `cargo build -p peering --bins` first)",
+            program.display()
+        );
+        let mut command = tokio::process::Command::new(&program);
+        command.env_clear();
+        for name in ["PATH", "HOME", "TMPDIR"] {
+            if let Ok(value) = std::env::var(name) {
+                command.env(name, value);
+            }
+        }
+        command.env("PEERING_RETRY_INTERVAL", "100ms");
+        command.env("PEERING_LOG", "info");
+        for (name, value) in client_env(self.harness.sim.ready()) {
+            command.env(name, value);
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        for name in &self.removed {
+            command.env_remove(name);
+        }
+        command
+            .args(&self.args)
+            .current_dir(self.harness.dir.path());
+        command.kill_on_drop(true);
+        let output = command.output().await.expect("the step binary starts");
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        let mut printed = self.harness.printed.lock().unwrap();
+        printed.push(format!("$ {} {}", self.name, self.args.join(" ")));
+        printed.push(run.stdout.clone());
+        printed.push(run.stderr.clone());
+        run
+    }
+}
+
+impl Harness {
+    /// A simulator with the fast test delays.
+    pub async fn start() -> Harness {
+        Harness::start_with(SimConfig::fast()).await
+    }
+
+    pub async fn start_with(config: SimConfig) -> Harness {
+        let sim = Sim::start(config).await.expect("the simulator starts");
+        Harness {
+            sim,
+            dir: tempfile::tempdir().expect("a scratch directory"),
+            binaries: binary_dir(),
+            printed: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn ready(&self) -> &Ready {
+        self.sim.ready()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The shared state file of a procedure.
+    pub fn state_file(&self) -> PathBuf {
+        self.path("state.json")
+    }
+
+    pub fn phase(&self, name: &str) -> Phase<'_> {
+        Phase {
+            harness: self,
+            name: name.to_string(),
+            args: Vec::new(),
+            env: Vec::new(),
+            removed: Vec::new(),
+        }
+    }
+
+    /// `prepare-tenant` for the seeded VNet with the state file.
+    pub fn prepare_tenant(&self) -> Phase<'_> {
+        let ready = self.ready();
+        self.phase("prepare-tenant").args([
+            "--subscription-id".to_string(),
+            ready.subscription_id.clone(),
+            "--resource-group".to_string(),
+            ready.resource_group.clone(),
+            "--vnet-name".to_string(),
+            ready.vnet_name.clone(),
+            "--state".to_string(),
+            self.state_file().display().to_string(),
+        ])
+    }
+
+    pub fn request_peering(&self) -> Phase<'_> {
+        let ready = self.ready();
+        self.phase("request-peering").args([
+            "--project".to_string(),
+            ready.aiven_project.clone(),
+            "--project-vpc-id".to_string(),
+            ready.project_vpc_id.clone(),
+            "--poll-interval".to_string(),
+            "100ms".to_string(),
+            "--state".to_string(),
+            self.state_file().display().to_string(),
+        ])
+    }
+
+    pub fn accept_peering(&self) -> Phase<'_> {
+        self.phase("accept-peering").args([
+            "--state".to_string(),
+            self.state_file().display().to_string(),
+        ])
+    }
+
+    pub fn await_active(&self) -> Phase<'_> {
+        self.phase("await-active").args([
+            "--poll-interval".to_string(),
+            "100ms".to_string(),
+            "--state".to_string(),
+            self.state_file().display().to_string(),
+        ])
+    }
+
+    /// Runs the four phases in order, each required to succeed.
+    pub async fn run_procedure(&self) {
+        self.prepare_tenant().run().await.assert_success();
+        self.request_peering().run().await.assert_success();
+        self.accept_peering().run().await.assert_success();
+        self.await_active().run().await.assert_success();
+    }
+
+    /// How many write requests the simulator has handled so far.
+    pub fn write_count(&self) -> usize {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|record| record.write)
+            .count()
+    }
+
+    /// The write requests handled after the first `since` of them.
+    pub fn writes_since(&self, since: usize) -> Vec<String> {
+        self.sim
+            .requests()
+            .into_iter()
+            .filter(|record| record.write)
+            .skip(since)
+            .map(|record| {
+                format!(
+                    "{} {} {} -> {}",
+                    record.service, record.method, record.path, record.status
+                )
+            })
+            .collect()
+    }
+
+    /// Fails if any secret the simulator ever issued appears in anything a binary printed or
+    /// wrote into the scratch directory (state file, CI output files).
+    #[track_caller]
+    pub fn assert_no_secret_leaked(&self) {
+        let mut texts = self.printed.lock().unwrap().clone();
+        texts.extend(
+            files_below(self.dir.path())
+                .into_iter()
+                .map(|path| std::fs::read_to_string(path).unwrap_or_default()),
+        );
+        let secrets = self.sim.issued_secrets();
+        assert!(
+            !secrets.is_empty(),
+            "the simulator reports the secrets it issued"
+        );
+        for secret in secrets.iter().filter(|secret| secret.len() >= 8) {
+            for text in &texts {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "a secret leaked into:\n{text}"
+                );
+            }
+        }
+    }
+}
+
+fn files_below(directory: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(directory) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(files_below(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}

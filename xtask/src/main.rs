@@ -1,1 +1,90 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`.
+
+mod bench;
+mod codegen;
+mod demo;
+mod dist;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project automation")]
+struct Arguments {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run the whole procedure with the real binaries against the embedded simulator.
+    Demo {
+        /// Use the fast test delays instead of the realistic ones.
+        #[arg(long)]
+        fast: bool,
+    },
+    /// Measure start-up, phase durations and request counts against the simulator.
+    Bench {
+        /// How many full procedures to run.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// Build release archives of the step binaries and their sha256 checksums into dist/.
+    Dist {
+        /// Rust target triple (default: the host).
+        #[arg(long)]
+        target: Option<String>,
+    },
+    /// Generate actions/<phase>/action.yml from the binaries' flag definitions.
+    Codegen {
+        /// Fail if the files on disk differ from what would be generated.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let arguments = Arguments::parse();
+    let result = match arguments.command {
+        Task::Demo { fast } => demo::run(fast),
+        Task::Bench { runs } => bench::run(runs),
+        Task::Dist { target } => dist::run(target),
+        Task::Codegen { check } => codegen::run(check),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Runs cargo with arguments in the workspace root.
+pub fn cargo(arguments: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let status = Command::new(&cargo)
+        .args(arguments)
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run {cargo}"))?;
+    if !status.success() {
+        bail!("cargo {} failed with {status}", arguments.join(" "));
+    }
+    Ok(())
+}
+
+/// Builds the step binaries next to this xtask executable (same profile).
+pub fn build_binaries() -> Result<()> {
+    cargo(&["build", "--quiet", "--package", "peering", "--bins"])
+}

@@ -23,8 +23,7 @@ pub(crate) fn resolve_bearer(
     headers: &HeaderMap,
     audience: Audience,
 ) -> Result<IssuedToken, TokenProblem> {
-    let token_text =
-        authorization_token(headers, &["Bearer"]).ok_or(TokenProblem::Missing)?;
+    let token_text = authorization_token(headers, &["Bearer"]).ok_or(TokenProblem::Missing)?;
     resolve_token_text(world, token_text, audience)
 }
 
@@ -33,10 +32,7 @@ pub(crate) fn resolve_token_text(
     token_text: &str,
     audience: Audience,
 ) -> Result<IssuedToken, TokenProblem> {
-    let token = world
-        .tokens
-        .get(token_text)
-        .ok_or(TokenProblem::Unknown)?;
+    let token = world.tokens.get(token_text).ok_or(TokenProblem::Unknown)?;
     if token.audience != audience {
         return Err(TokenProblem::WrongAudience);
     }
@@ -125,12 +121,18 @@ mod tests {
 
     #[test]
     fn wildcards_match_like_azure() {
-        assert!(action_matches("*", "Microsoft.Network/virtualNetworks/read"));
+        assert!(action_matches(
+            "*",
+            "Microsoft.Network/virtualNetworks/read"
+        ));
         assert!(action_matches(
             "Microsoft.Network/*",
             "Microsoft.Network/virtualNetworks/peer/action"
         ));
-        assert!(action_matches("*/read", "microsoft.network/virtualnetworks/READ"));
+        assert!(action_matches(
+            "*/read",
+            "microsoft.network/virtualnetworks/READ"
+        ));
         assert!(action_matches(
             "Microsoft.Authorization/*/Write",
             "Microsoft.Authorization/roleAssignments/write"
@@ -139,12 +141,18 @@ mod tests {
             "Microsoft.Network/*",
             "Microsoft.Authorization/roleAssignments/write"
         ));
-        assert!(!action_matches("*/read", "Microsoft.Network/virtualNetworks/write"));
+        assert!(!action_matches(
+            "*/read",
+            "Microsoft.Network/virtualNetworks/write"
+        ));
     }
 
     #[test]
     fn scopes_contain_children_on_segment_boundaries() {
-        assert!(scope_contains("/subscriptions/A", "/subscriptions/a/resourceGroups/x"));
+        assert!(scope_contains(
+            "/subscriptions/A",
+            "/subscriptions/a/resourceGroups/x"
+        ));
         assert!(!scope_contains("/subscriptions/A", "/subscriptions/AB"));
         assert!(scope_contains("/", "/subscriptions/a"));
     }

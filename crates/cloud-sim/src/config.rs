@@ -109,7 +109,9 @@ impl std::str::FromStr for FailMode {
         match text {
             "before" => Ok(FailMode::Before),
             "after" => Ok(FailMode::After),
-            other => Err(format!("unknown fail mode '{other}', expected 'before' or 'after'")),
+            other => Err(format!(
+                "unknown fail mode '{other}', expected 'before' or 'after'"
+            )),
         }
     }
 }

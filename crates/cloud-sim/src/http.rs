@@ -36,7 +36,10 @@ pub(crate) fn with_header(mut response: Response<Body>, name: &str, value: &str)
     response
 }
 
-pub(crate) fn with_identity(mut response: Response<Body>, identity: Option<String>) -> Response<Body> {
+pub(crate) fn with_identity(
+    mut response: Response<Body>,
+    identity: Option<String>,
+) -> Response<Body> {
     if let Some(identity) = identity {
         response.extensions_mut().insert(RequestIdentity(identity));
     }
@@ -110,7 +113,11 @@ pub(crate) fn parse_cidr(text: &str) -> Option<(u32, u8)> {
     if prefix > 32 {
         return None;
     }
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    };
     Some((u32::from(address) & mask, prefix))
 }
 
@@ -118,7 +125,11 @@ pub(crate) fn cidrs_overlap(first: &str, second: &str) -> bool {
     match (parse_cidr(first), parse_cidr(second)) {
         (Some((first_network, first_prefix)), Some((second_network, second_prefix))) => {
             let shorter = first_prefix.min(second_prefix);
-            let mask = if shorter == 0 { 0 } else { u32::MAX << (32 - shorter) };
+            let mask = if shorter == 0 {
+                0
+            } else {
+                u32::MAX << (32 - shorter)
+            };
             first_network & mask == second_network & mask
         }
         _ => false,

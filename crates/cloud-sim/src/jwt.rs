@@ -21,7 +21,10 @@ pub(crate) fn sign(key: &[u8], claims: &Value) -> String {
     );
     let hmac_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
     let signature = ring::hmac::sign(&hmac_key, signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature.as_ref())
+    )
 }
 
 /// Verifies the signature and returns the claims (expiry is the caller's business).
@@ -52,7 +55,7 @@ pub(crate) fn verify(key: &[u8], token: &str) -> Result<Value, JwtError> {
     let hmac_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
     ring::hmac::verify(
         &hmac_key,
-        token[..signing_input_length].as_bytes(),
+        &token.as_bytes()[..signing_input_length],
         &signature,
     )
     .map_err(|_| JwtError::BadSignature)?;

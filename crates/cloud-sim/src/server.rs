@@ -96,7 +96,11 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
                 source,
             })?
             .port();
-        listeners.push((*service, listener, format!("https://127.0.0.1:{bound_port}")));
+        listeners.push((
+            *service,
+            listener,
+            format!("https://127.0.0.1:{bound_port}"),
+        ));
     }
     let url_of = |wanted: Service| {
         listeners
@@ -122,7 +126,10 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
             (directory.join("ca.pem"), Some(directory))
         }
     };
-    if let Some(parent) = ca_cert.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = ca_cert
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent).map_err(|source| SimError::WriteCaCertificate {
             path: ca_cert.clone(),
             source,
@@ -311,15 +318,24 @@ fn decide_fault(shared: &Shared, is_write: bool) -> (Duration, FaultDecision) {
     }
     threshold += faults.rate_429.max(0.0);
     if draw < threshold {
-        return (latency, FaultDecision::Status(StatusCode::TOO_MANY_REQUESTS, "429"));
+        return (
+            latency,
+            FaultDecision::Status(StatusCode::TOO_MANY_REQUESTS, "429"),
+        );
     }
     threshold += faults.rate_500.max(0.0);
     if draw < threshold {
-        return (latency, FaultDecision::Status(StatusCode::INTERNAL_SERVER_ERROR, "500"));
+        return (
+            latency,
+            FaultDecision::Status(StatusCode::INTERNAL_SERVER_ERROR, "500"),
+        );
     }
     threshold += faults.rate_503.max(0.0);
     if draw < threshold {
-        return (latency, FaultDecision::Status(StatusCode::SERVICE_UNAVAILABLE, "503"));
+        return (
+            latency,
+            FaultDecision::Status(StatusCode::SERVICE_UNAVAILABLE, "503"),
+        );
     }
     (latency, FaultDecision::None)
 }
@@ -332,8 +348,8 @@ async fn handle_request(
 ) -> Result<Response<Body>, DroppedConnection> {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let is_token_request = service == Service::Identity
-        || (service == Service::Github && path.starts_with("/_oidc/"));
+    let is_token_request =
+        service == Service::Identity || (service == Service::Github && path.starts_with("/_oidc/"));
     let faultable = !is_token_request && service != Service::Control;
     let is_write = faultable
         && matches!(
@@ -420,7 +436,10 @@ fn fault_response(service: Service, status: StatusCode) -> Response<Body> {
                 ),
             };
             crate::arm::arm_headers(
-                json_response(status, serde_json::json!({"error": {"code": code, "message": message}})),
+                json_response(
+                    status,
+                    serde_json::json!({"error": {"code": code, "message": message}}),
+                ),
                 true,
             )
         }

@@ -42,12 +42,9 @@ pub(crate) fn generate_tls_material() -> Result<TlsMaterial, SimError> {
         .signed_by(&leaf_key, &ca_issuer)
         .map_err(certificate_error)?;
 
-    let certificate_chain: Vec<CertificateDer<'static>> = vec![
-        leaf_certificate.der().clone(),
-        ca_certificate.der().clone(),
-    ];
-    let private_key =
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let certificate_chain: Vec<CertificateDer<'static>> =
+        vec![leaf_certificate.der().clone(), ca_certificate.der().clone()];
+    let private_key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut server_config = rustls::ServerConfig::builder_with_provider(provider)

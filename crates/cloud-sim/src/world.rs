@@ -315,7 +315,9 @@ impl SecretBox {
         let mut key_bytes = [0u8; 32];
         generator.fill(&mut key_bytes);
         SecretBox {
-            key_id: generator.gen_range(100_000_000_000_000_000u64..999_999_999_999_999_999).to_string(),
+            key_id: generator
+                .gen_range(100_000_000_000_000_000u64..999_999_999_999_999_999)
+                .to_string(),
             secret_key: crypto_box::SecretKey::from_bytes(key_bytes),
             secrets: Vec::new(),
         }
@@ -424,7 +426,10 @@ fn built_in_role(
         description: description.to_string(),
         permissions: vec![Permission {
             actions: actions.iter().map(|action| action.to_string()).collect(),
-            not_actions: not_actions.iter().map(|action| action.to_string()).collect(),
+            not_actions: not_actions
+                .iter()
+                .map(|action| action.to_string())
+                .collect(),
             data_actions: Vec::new(),
             not_data_actions: Vec::new(),
         }],
@@ -519,7 +524,11 @@ impl World {
         })
     }
 
-    pub fn service_principal_for_app(&self, tenant_id: &str, app_id: &str) -> Option<&ServicePrincipal> {
+    pub fn service_principal_for_app(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Option<&ServicePrincipal> {
         self.service_principals.iter().find(|principal| {
             principal.tenant_id == tenant_id && principal.app_id.eq_ignore_ascii_case(app_id)
         })
@@ -532,7 +541,9 @@ impl World {
         name: &str,
     ) -> Option<&VirtualNetwork> {
         self.virtual_networks.iter().find(|network| {
-            network.subscription_id.eq_ignore_ascii_case(subscription_id)
+            network
+                .subscription_id
+                .eq_ignore_ascii_case(subscription_id)
                 && network.resource_group.eq_ignore_ascii_case(resource_group)
                 && network.name.eq_ignore_ascii_case(name)
         })
@@ -564,7 +575,10 @@ impl World {
     pub fn grant_directory_role(&mut self, service_principal_id: &str, role: &str) {
         for principal in &mut self.service_principals {
             if principal.object_id == service_principal_id
-                && !principal.directory_roles.iter().any(|existing| existing == role)
+                && !principal
+                    .directory_roles
+                    .iter()
+                    .any(|existing| existing == role)
             {
                 principal.directory_roles.push(role.to_string());
             }
@@ -575,7 +589,9 @@ impl World {
     pub fn revoke_directory_role(&mut self, service_principal_id: &str, role: &str) {
         for principal in &mut self.service_principals {
             if principal.object_id == service_principal_id {
-                principal.directory_roles.retain(|existing| existing != role);
+                principal
+                    .directory_roles
+                    .retain(|existing| existing != role);
             }
         }
     }
@@ -724,8 +740,11 @@ pub(crate) fn seed_world(start: Instant) -> (World, SeedSecrets) {
             peerings: Vec::new(),
         },
     ];
-    let aiven_virtual_network_id =
-        virtual_network_id(&aiven_subscription_id, &aiven_resource_group, &aiven_vnet_name);
+    let aiven_virtual_network_id = virtual_network_id(
+        &aiven_subscription_id,
+        &aiven_resource_group,
+        &aiven_vnet_name,
+    );
 
     let mut role_definitions = built_in_roles();
     let aiven_peering_role_id = new_guid();
@@ -795,7 +814,10 @@ pub(crate) fn seed_world(start: Instant) -> (World, SeedSecrets) {
                 secret_box: SecretBox::generate(),
             }],
         }],
-        token: format!("github_pat_{}", random_secret(60).replace(['-', '~', '.'], "x")),
+        token: format!(
+            "github_pat_{}",
+            random_secret(60).replace(['-', '~', '.'], "x")
+        ),
         readonly_token: format!("ghs_{}", random_secret(36).replace(['-', '~', '.'], "x")),
         oidc_request_token: random_secret(48),
         oidc_subject: "repo:acme/infra:environment:production".to_string(),
@@ -848,7 +870,12 @@ pub(crate) fn seed_world(start: Instant) -> (World, SeedSecrets) {
         issued_secrets,
         jwt_key,
     };
-    (world, SeedSecrets { admin_client_secret })
+    (
+        world,
+        SeedSecrets {
+            admin_client_secret,
+        },
+    )
 }
 
 /// The introspection snapshot: everything but secret values.

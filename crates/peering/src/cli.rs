@@ -8,7 +8,7 @@ use crate::input;
 use crate::phases::Pacing;
 use crate::phases::accept_peering::{AcceptPeering, AppCredential};
 use crate::phases::await_active::AwaitActive;
-use crate::phases::prepare_tenant::{PrepareTenant, UserRole};
+use crate::phases::prepare_tenant::{FederatedSubject, PrepareTenant, StoredSecret, UserRole};
 use crate::phases::request_peering::RequestPeering;
 use crate::report::{Report, Sinks};
 use crate::state::Outputs;
@@ -121,6 +121,41 @@ pub struct PrepareTenantArgs {
         value_name = "DURATION"
     )]
     pub replication_timeout: String,
+    /// Let CI jobs with this OIDC subject sign in as the app (federated mode), e.g. repo:acme/infra:environment:production; comma-separated for several.
+    #[arg(long, env = "PEERING_FEDERATED_SUBJECT", value_delimiter = ',')]
+    pub federated_subject: Vec<String>,
+    /// Issuer of --federated-subject: GitHub's by default, your GitLab instance URL for GitLab.
+    #[arg(
+        long,
+        env = "PEERING_FEDERATED_ISSUER",
+        default_value = "https://token.actions.githubusercontent.com"
+    )]
+    pub federated_issuer: String,
+    /// Also trust this very job's OIDC identity (issuer and subject read from its token).
+    #[arg(long, env = "PEERING_FEDERATE_THIS_JOB")]
+    pub federate_this_job: bool,
+    /// Stored mode: keep a long-lived app password in this GitHub Actions secret scope, owner/repo or owner/repo:environment (needs GITHUB_TOKEN with secrets write).
+    #[arg(
+        long,
+        env = "PEERING_STORE_SECRET_IN",
+        value_name = "OWNER/REPO[:ENVIRONMENT]"
+    )]
+    pub store_secret_in: Option<String>,
+    /// Name of the GitHub secret for --store-secret-in.
+    #[arg(
+        long,
+        env = "PEERING_SECRET_NAME",
+        default_value = "AIVEN_PEERING_APP_SECRET"
+    )]
+    pub secret_name: String,
+    /// Lifetime of the stored app password.
+    #[arg(
+        long,
+        env = "PEERING_STORED_SECRET_LIFETIME",
+        default_value = "180days",
+        value_name = "DURATION"
+    )]
+    pub stored_secret_lifetime: String,
     #[command(flatten)]
     pub common: Common,
 }
@@ -182,6 +217,8 @@ pub enum CredentialMode {
     Ephemeral,
     /// Use the app's client secret from PEERING_USER_APP_SECRET.
     Stored,
+    /// Sign in with the CI's OIDC token (GitHub Actions id-token, PEERING_OIDC_TOKEN, or AZURE_FEDERATED_TOKEN_FILE).
+    Federated,
 }
 
 /// Seed step 13: your app creates the peering from your VNet to Aiven's VNet.
@@ -372,6 +409,28 @@ fn resolve_vnet(args: &VnetArgs, state: &Outputs) -> Result<input::VnetId, Phase
     })
 }
 
+/// CI systems export unset inputs as empty variables; clap would take them as empty values and
+/// hide the defaults, so empty `PEERING_*` and `AZURE_CLOUD` variables are removed before parsing.
+fn scrub_empty_environment() {
+    let empty: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let name = name.into_string().ok()?;
+            let ours = name.starts_with("PEERING_") || name == env_vars::AZURE_CLOUD;
+            (ours && value.to_string_lossy().trim().is_empty()).then_some(name)
+        })
+        .collect();
+    for name in empty {
+        // SAFETY: called at the start of main, before any other thread exists.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
+/// Parses a phase's flags after scrubbing empty environment values.
+fn parse_args<T: Parser>() -> T {
+    scrub_empty_environment();
+    T::parse()
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env(env_vars::PEERING_LOG)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -432,7 +491,7 @@ where
 }
 
 pub fn prepare_tenant_main() -> ExitCode {
-    let args = PrepareTenantArgs::parse();
+    let args: PrepareTenantArgs = parse_args();
     run("prepare-tenant", &args.common, || async {
         let state = args.common.load_state()?;
         let vnet = resolve_vnet(&args.vnet, &state)?;
@@ -446,7 +505,82 @@ pub fn prepare_tenant_main() -> ExitCode {
             },
             UserRoleChoice::NetworkContributor => UserRole::NetworkContributor,
         };
+        let context = Context::from_env(args.common.cloud()?)?;
+        let mut federated = Vec::new();
+        let issuer = args.federated_issuer.trim().to_string();
+        api_core::endpoints::parse_base_url("--federated-issuer", issuer.trim_end_matches('/'))
+            .map_err(|error| PhaseError::input("--federated-issuer", error.to_string()))?;
+        for subject in args
+            .federated_subject
+            .iter()
+            .map(|subject| subject.trim())
+            .filter(|subject| !subject.is_empty())
+        {
+            if subject.chars().any(char::is_control) || subject.len() > 600 {
+                return Err(PhaseError::input(
+                    "--federated-subject",
+                    format!("{subject:?} is not an OIDC subject"),
+                ));
+            }
+            federated.push(FederatedSubject {
+                issuer: issuer.clone(),
+                subject: subject.to_string(),
+            });
+        }
+        if args.federate_this_job {
+            let token = crate::oidc::CiToken::from_env(&context.http)?
+                .fetch()
+                .await
+                .map_err(|error| {
+                    PhaseError::failed(format!("cannot read this job's OIDC token: {error}"))
+                })?;
+            let (issuer, subject) = github_api::jwt_issuer_and_subject(token.expose())
+                .ok_or_else(|| PhaseError::failed("this job's OIDC token has no iss/sub claims"))?;
+            tracing::info!("this job signs in as {subject} (issuer {issuer})");
+            federated.push(FederatedSubject { issuer, subject });
+        }
+        let stored_secret = match &args.store_secret_in {
+            None => None,
+            Some(scope) => {
+                let target = github_api::SecretTarget::parse(scope.trim()).ok_or_else(|| {
+                    PhaseError::input(
+                        "--store-secret-in",
+                        format!("{scope:?} is not owner/repo or owner/repo:environment"),
+                    )
+                })?;
+                let name = args.secret_name.trim().to_string();
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|character| character.is_ascii_alphanumeric() || character == '_')
+                    || name.starts_with("GITHUB_")
+                {
+                    return Err(PhaseError::input(
+                        "--secret-name",
+                        format!(
+                            "{name:?} is not a GitHub secret name (letters, digits, _; not GITHUB_…)"
+                        ),
+                    ));
+                }
+                let token = env_vars::non_empty("PEERING_GITHUB_TOKEN")
+                    .or_else(|| env_vars::non_empty("GITHUB_TOKEN"))
+                    .map(Secret::new)
+                    .ok_or_else(|| PhaseError::input("GITHUB_TOKEN", "--store-secret-in needs a GitHub token with secrets write permission in PEERING_GITHUB_TOKEN or GITHUB_TOKEN"))?;
+                Some(StoredSecret {
+                    github: github_api::GitHub::new(&context.endpoints.github, &token)
+                        .map_err(|error| PhaseError::failed(error.to_string()))?,
+                    target,
+                    name,
+                    lifetime: input::duration(
+                        "--stored-secret-lifetime",
+                        &args.stored_secret_lifetime,
+                    )?,
+                })
+            }
+        };
         let request = PrepareTenant {
+            federated,
+            stored_secret,
             subscription_id: vnet.subscription_id,
             resource_group: vnet.resource_group,
             vnet_name: vnet.vnet_name,
@@ -456,7 +590,6 @@ pub fn prepare_tenant_main() -> ExitCode {
             user_role,
             pacing: args.common.pacing(Some(&args.replication_timeout))?,
         };
-        let context = Context::from_env(args.common.cloud()?)?;
         let admin = context.credential(context::admin_credential_source()?)?;
         tracing::info!("signing in as {}", admin.describe());
         crate::phases::prepare_tenant::prepare_tenant(
@@ -469,7 +602,7 @@ pub fn prepare_tenant_main() -> ExitCode {
 }
 
 pub fn request_peering_main() -> ExitCode {
-    let args = RequestPeeringArgs::parse();
+    let args: RequestPeeringArgs = parse_args();
     run("request-peering", &args.common, || async {
         let state = args.common.load_state()?;
         let vnet = resolve_vnet(&args.vnet, &state)?;
@@ -525,7 +658,7 @@ pub fn request_peering_main() -> ExitCode {
 }
 
 pub fn accept_peering_main() -> ExitCode {
-    let args = AcceptPeeringArgs::parse();
+    let args: AcceptPeeringArgs = parse_args();
     run("accept-peering", &args.common, || async {
         let state = args.common.load_state()?;
         let vnet = resolve_vnet(&args.vnet, &state)?;
@@ -539,6 +672,7 @@ pub fn accept_peering_main() -> ExitCode {
             CredentialMode::Ephemeral => AppCredential::Ephemeral {
                 lifetime: input::duration("--credential-lifetime", &args.credential_lifetime)?,
             },
+            CredentialMode::Federated => AppCredential::Federated(std::sync::Arc::new(crate::oidc::CiToken::from_env(&Context::from_env(args.common.cloud()?)?.http)?)),
             CredentialMode::Stored => AppCredential::Secret(
                 env_vars::non_empty("PEERING_USER_APP_SECRET")
                     .map(Secret::new)
@@ -599,7 +733,7 @@ pub fn accept_peering_main() -> ExitCode {
 }
 
 pub fn await_active_main() -> ExitCode {
-    let args = AwaitActiveArgs::parse();
+    let args: AwaitActiveArgs = parse_args();
     run("await-active", &args.common, || async {
         let state = args.common.load_state()?;
         let vnet = resolve_vnet(&args.vnet, &state)?;
@@ -633,4 +767,93 @@ pub fn await_active_main() -> ExitCode {
         let context = Context::from_env(args.common.cloud()?)?;
         crate::phases::await_active::await_active(&context.aiven(token), &request).await
     })
+}
+
+/// The clap definition of every phase, by binary name (for generated actions and docs).
+pub fn commands() -> Vec<(&'static str, clap::Command)> {
+    use clap::CommandFactory;
+    vec![
+        ("prepare-tenant", PrepareTenantArgs::command()),
+        ("request-peering", RequestPeeringArgs::command()),
+        ("accept-peering", AcceptPeeringArgs::command()),
+        ("await-active", AwaitActiveArgs::command()),
+    ]
+}
+
+/// Environment-only inputs of a phase (credentials never travel as flags): name, variable,
+/// description.
+pub fn credential_inputs(phase: &str) -> &'static [(&'static str, &'static str, &'static str)] {
+    const ADMIN: &[(&str, &str, &str)] = &[
+        (
+            "azure-tenant-id",
+            env_vars::AZURE_TENANT_ID,
+            "Tenant of the user-tenant admin identity",
+        ),
+        (
+            "azure-client-id",
+            env_vars::AZURE_CLIENT_ID,
+            "Client id of the user-tenant admin identity",
+        ),
+        (
+            "azure-client-secret",
+            env_vars::AZURE_CLIENT_SECRET,
+            "Client secret of the user-tenant admin identity (pass a secret)",
+        ),
+    ];
+    const AIVEN: &[(&str, &str, &str)] = &[(
+        "aiven-token",
+        env_vars::AIVEN_AUTH_TOKEN,
+        "Aiven API token (pass a secret)",
+    )];
+    const ACCEPT: &[(&str, &str, &str)] = &[
+        (
+            "azure-tenant-id",
+            env_vars::AZURE_TENANT_ID,
+            "Tenant of the user-tenant admin identity (ephemeral mode)",
+        ),
+        (
+            "azure-client-id",
+            env_vars::AZURE_CLIENT_ID,
+            "Client id of the user-tenant admin identity (ephemeral mode)",
+        ),
+        (
+            "azure-client-secret",
+            env_vars::AZURE_CLIENT_SECRET,
+            "Client secret of the user-tenant admin identity (ephemeral mode; pass a secret)",
+        ),
+        (
+            "user-app-secret",
+            "PEERING_USER_APP_SECRET",
+            "Client secret of your app registration (stored mode; pass a secret)",
+        ),
+    ];
+    match phase {
+        "prepare-tenant" => ADMIN,
+        "request-peering" | "await-active" => AIVEN,
+        "accept-peering" => ACCEPT,
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clap_definitions_are_consistent() {
+        for (_, command) in commands() {
+            command.debug_assert();
+        }
+    }
+
+    // Regression: CI systems export unset inputs as empty variables, which must not count.
+    #[test]
+    fn an_empty_environment_value_is_treated_as_absent() {
+        // SAFETY: this test is the only one in this binary that touches this variable.
+        unsafe { std::env::set_var("PEERING_AIVEN_ROLE_NAME", "") };
+        scrub_empty_environment();
+        let parsed = PrepareTenantArgs::try_parse_from(["prepare-tenant"]).unwrap();
+        unsafe { std::env::remove_var("PEERING_AIVEN_ROLE_NAME") };
+        assert_eq!(parsed.aiven_role_name, "Aiven VNet peering target");
+    }
 }

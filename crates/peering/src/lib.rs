@@ -5,6 +5,7 @@ pub mod cli;
 pub mod context;
 pub mod error;
 pub mod input;
+pub mod oidc;
 pub mod phases;
 pub mod report;
 pub mod state;

@@ -134,6 +134,46 @@ impl Outputs {
     }
 }
 
+/// The outputs each phase writes (it echoes nothing it did not produce or resolve).
+pub fn outputs_of(phase: &str) -> &'static [&'static str] {
+    match phase {
+        "prepare-tenant" => &FIELD_ORDER[..14],
+        "request-peering" => &FIELD_ORDER[14..19],
+        "accept-peering" => &FIELD_ORDER[19..21],
+        "await-active" => &FIELD_ORDER[21..],
+        _ => &[],
+    }
+}
+
+/// What each output means, for generated documentation.
+pub fn describe_output(name: &str) -> &'static str {
+    match name {
+        "user_tenant_id" => "Your Azure AD tenant id",
+        "user_subscription_id" => "Subscription of your VNet",
+        "user_resource_group" => "Resource group of your VNet (canonical case)",
+        "user_vnet_name" => "Name of your VNet (canonical case)",
+        "user_vnet_id" => "Resource id of your VNet",
+        "user_vnet_location" => "Azure region of your VNet",
+        "user_vnet_cidrs" => "Address prefixes of your VNet, comma-separated",
+        "user_app_name" => "Display name of the app registration",
+        "user_app_id" => "Application (client) id of the app registration",
+        "user_app_object_id" => "Object id of the app registration",
+        "user_sp_id" => "Object id of the app's service principal in your tenant",
+        "user_role_id" => "Role definition id granted to your app on the VNet",
+        "aiven_sp_id" => "Object id of Aiven's service principal in your tenant",
+        "aiven_role_id" => "Role definition id (peer/action only) granted to Aiven on the VNet",
+        "aiven_project" => "Aiven project",
+        "aiven_project_vpc_id" => "Aiven project VPC id",
+        "aiven_cloud" => "Cloud of the Aiven project VPC",
+        "aiven_tenant_id" => "Aiven's Azure AD tenant id (state_info to-tenant-id)",
+        "aiven_vnet_id" => "Resource id of Aiven's VNet (state_info to-network-id)",
+        "peering_name" => "Name of the peering on your VNet",
+        "user_peering_state" => "State of the peering on your VNet (Initiated, Connected)",
+        "peering_state" => "State of the Aiven peering connection",
+        _ => "",
+    }
+}
+
 const FIELD_ORDER: &[&str] = &[
     "user_tenant_id",
     "user_subscription_id",

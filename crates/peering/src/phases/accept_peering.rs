@@ -174,7 +174,7 @@ pub async fn accept_peering(
                         .id
                 }
             };
-            remove_expired_leftovers(&graph, &object_id).await;
+            remove_leftover_passwords(&graph, &object_id).await;
             let end = humantime::format_rfc3339_seconds(SystemTime::now() + *lifetime).to_string();
             let display_name = format!(
                 "{EPHEMERAL_PASSWORD_PREFIX} {}",
@@ -265,36 +265,26 @@ async fn find_peering(
     }))
 }
 
-/// Removes passwords this phase minted in earlier runs that were killed before cleaning up.
-async fn remove_expired_leftovers(graph: &Graph, object_id: &str) {
+/// Removes passwords this phase minted in earlier runs that died before cleaning up (killed,
+/// or the answer to `addPassword` was lost). Their values were never stored anywhere, so nothing
+/// can use them; two accept-peering runs for the same app at the same moment are not supported.
+async fn remove_leftover_passwords(graph: &Graph, object_id: &str) {
     let Ok(Some(application)) = graph.application(object_id).await else {
         return;
     };
-    let now = SystemTime::now();
     for credential in application.password_credentials {
         let ours = credential
             .display_name
             .as_deref()
             .is_some_and(|name| name.starts_with(EPHEMERAL_PASSWORD_PREFIX));
-        let expired = credential
-            .end_date_time
-            .as_deref()
-            .and_then(|end| {
-                humantime::parse_rfc3339_weak(
-                    end.trim_end_matches('Z').split('.').next().unwrap_or(end),
-                )
-                .ok()
-            })
-            .is_some_and(|end| end < now);
         if ours
-            && expired
             && graph
                 .remove_password(object_id, &credential.key_id)
                 .await
                 .is_ok()
         {
             tracing::info!(
-                "removed an expired short-lived password {} left by an earlier run",
+                "removed the short-lived password {} left by an earlier run",
                 credential.key_id
             );
         }

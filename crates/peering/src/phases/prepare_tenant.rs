@@ -31,7 +31,7 @@ pub enum UserRole {
     NetworkContributor,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PrepareTenant {
     pub subscription_id: String,
     pub resource_group: String,
@@ -40,7 +40,32 @@ pub struct PrepareTenant {
     pub aiven_app_id: String,
     pub aiven_role_name: String,
     pub user_role: UserRole,
+    /// Federated identity credentials to add to the app (CI OIDC sign-in).
+    pub federated: Vec<FederatedSubject>,
+    /// Where to keep a long-lived app password, for teams that want the seed's stored secret.
+    pub stored_secret: Option<StoredSecret>,
     pub pacing: Pacing,
+}
+
+/// An OIDC issuer and subject the app trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederatedSubject {
+    pub issuer: String,
+    pub subject: String,
+}
+
+/// A GitHub Actions secret to hold the app's password.
+pub struct StoredSecret {
+    pub github: github_api::GitHub,
+    pub target: github_api::SecretTarget,
+    pub name: String,
+    pub lifetime: std::time::Duration,
+}
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "secret {} in {}", self.name, self.target)
+    }
 }
 
 /// The `uniqueName` the app registration is kept under, derived from its display name so that a
@@ -109,6 +134,12 @@ pub async fn prepare_tenant(
     );
 
     let application = ensure_application(admin_graph, request, &mut report).await?;
+    for federated in &request.federated {
+        ensure_federated_credential(admin_graph, &application.id, federated, &mut report).await?;
+    }
+    if let Some(stored) = &request.stored_secret {
+        ensure_stored_secret(admin_graph, &application.id, stored, &mut report).await?;
+    }
     let user_sp = ensure_service_principal(
         admin_graph,
         &application.app_id,
@@ -287,6 +318,130 @@ async fn ensure_application(
         change,
     );
     Ok(application)
+}
+
+/// The name a federated credential gets: the subject made safe (letters, digits, - and _).
+pub fn federated_credential_name(subject: &str) -> String {
+    let mut name: String = subject
+        .chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() || character == '-' || character == '_' {
+                character
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(110);
+    format!("aiven-peering-{}", name.trim_matches('-'))
+}
+
+async fn ensure_federated_credential(
+    graph: &Graph,
+    object_id: &str,
+    wanted: &FederatedSubject,
+    report: &mut Report,
+) -> Result<(), PhaseError> {
+    let label = format!("{} {}", wanted.issuer, wanted.subject);
+    let existing = graph.federated_credentials(object_id).await?;
+    if let Some(found) = existing.iter().find(|credential| {
+        credential.issuer == wanted.issuer && credential.subject == wanted.subject
+    }) {
+        report.resource(
+            "federated credential",
+            &label,
+            &found.name,
+            Change::AlreadyPresent,
+        );
+        return Ok(());
+    }
+    if existing.len() >= 20 {
+        return Err(PhaseError::failed(format!(
+            "the app already has {} federated credentials, the most Microsoft Graph allows; remove unused ones",
+            existing.len()
+        )));
+    }
+    let name = federated_credential_name(&wanted.subject);
+    let created = graph
+        .create_federated_credential(
+            object_id,
+            &name,
+            &wanted.issuer,
+            &wanted.subject,
+            github_api::AZURE_TOKEN_EXCHANGE_AUDIENCE,
+        )
+        .await?;
+    report.resource(
+        "federated credential",
+        &label,
+        &created.name,
+        Change::Created,
+    );
+    Ok(())
+}
+
+/// Display name of the long-lived password kept in a GitHub secret.
+fn stored_password_name(stored: &StoredSecret) -> String {
+    format!(
+        "aiven-peering stored in {} as {}",
+        stored.target, stored.name
+    )
+}
+
+async fn ensure_stored_secret(
+    graph: &Graph,
+    object_id: &str,
+    stored: &StoredSecret,
+    report: &mut Report,
+) -> Result<(), PhaseError> {
+    let label = format!("{} in {}", stored.name, stored.target);
+    let display_name = stored_password_name(stored);
+    let application = graph.application(object_id).await?.ok_or_else(|| {
+        PhaseError::failed(format!("app registration {object_id} is not readable"))
+    })?;
+    let previous: Vec<String> = application
+        .password_credentials
+        .iter()
+        .filter(|credential| credential.display_name.as_deref() == Some(display_name.as_str()))
+        .map(|credential| credential.key_id.clone())
+        .collect();
+    let secret_exists = stored
+        .github
+        .secret_exists(&stored.target, &stored.name)
+        .await
+        .map_err(|error| PhaseError::failed(error.to_string()))?;
+    if secret_exists && !previous.is_empty() {
+        report.resource(
+            "GitHub secret",
+            &label,
+            &format!("app password {}", previous[0]),
+            Change::AlreadyPresent,
+        );
+        return Ok(());
+    }
+    let end = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + stored.lifetime)
+        .to_string();
+    let password = graph.add_password(object_id, &display_name, &end).await?;
+    if let Err(error) = stored
+        .github
+        .put_secret(&stored.target, &stored.name, &password.secret_text)
+        .await
+    {
+        // Never leave a password nobody holds.
+        let _ = graph.remove_password(object_id, &password.key_id).await;
+        return Err(PhaseError::failed(error.to_string()));
+    }
+    for key_id in previous {
+        graph.remove_password(object_id, &key_id).await?;
+        tracing::info!("removed the replaced app password {key_id}");
+    }
+    report.resource(
+        "GitHub secret",
+        &label,
+        &format!("app password {} until {end}", password.key_id),
+        Change::Created,
+    );
+    Ok(())
 }
 
 async fn ensure_service_principal(

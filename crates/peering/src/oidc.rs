@@ -1,0 +1,81 @@
+//! The CI's OIDC token, for federated sign-in of the user's app: fetched fresh for every token
+//! request, because CI tokens live minutes and a phase may wait longer.
+
+use crate::error::PhaseError;
+use api_core::{Secret, env_vars};
+use azure_api::AssertionSource;
+use std::path::PathBuf;
+
+/// Variable holding a GitLab `id_tokens` token (or any OIDC token given directly).
+pub const PEERING_OIDC_TOKEN: &str = "PEERING_OIDC_TOKEN";
+/// GitHub Actions' OIDC request URL and token (`permissions: id-token: write`).
+pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+
+/// Where the job's OIDC token comes from.
+#[derive(Debug, Clone)]
+pub enum CiToken {
+    GitHub {
+        http: reqwest::Client,
+        request_url: String,
+        request_token: Secret,
+    },
+    Variable(String),
+    File(PathBuf),
+}
+
+impl CiToken {
+    /// GitHub Actions' token service, else `PEERING_OIDC_TOKEN`, else `AZURE_FEDERATED_TOKEN_FILE`.
+    pub fn from_env(http: &reqwest::Client) -> Result<CiToken, PhaseError> {
+        if let (Some(request_url), Some(request_token)) = (
+            env_vars::non_empty(ACTIONS_ID_TOKEN_REQUEST_URL),
+            env_vars::non_empty(ACTIONS_ID_TOKEN_REQUEST_TOKEN),
+        ) {
+            return Ok(CiToken::GitHub {
+                http: http.clone(),
+                request_url,
+                request_token: Secret::new(request_token),
+            });
+        }
+        if env_vars::non_empty(PEERING_OIDC_TOKEN).is_some() {
+            return Ok(CiToken::Variable(PEERING_OIDC_TOKEN.to_string()));
+        }
+        if let Some(path) = env_vars::non_empty(env_vars::AZURE_FEDERATED_TOKEN_FILE) {
+            return Ok(CiToken::File(path.into()));
+        }
+        Err(PhaseError::input(
+            "--credential federated",
+            "no OIDC token: in GitHub Actions give the job `permissions: id-token: write`; in GitLab CI declare `id_tokens: PEERING_OIDC_TOKEN: {aud: api://AzureADTokenExchange}`; or set AZURE_FEDERATED_TOKEN_FILE",
+        ))
+    }
+
+    pub async fn fetch(&self) -> Result<Secret, String> {
+        match self {
+            CiToken::GitHub {
+                http,
+                request_url,
+                request_token,
+            } => github_api::actions_oidc_token(
+                http,
+                request_url,
+                request_token,
+                github_api::AZURE_TOKEN_EXCHANGE_AUDIENCE,
+            )
+            .await
+            .map_err(|error| error.to_string()),
+            CiToken::Variable(name) => env_vars::non_empty(name)
+                .map(Secret::new)
+                .ok_or_else(|| format!("{name} is empty")),
+            CiToken::File(path) => std::fs::read_to_string(path)
+                .map(|text| Secret::new(text.trim().to_string()))
+                .map_err(|error| format!("cannot read {}: {error}", path.display())),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AssertionSource for CiToken {
+    async fn assertion(&self) -> Result<Secret, String> {
+        self.fetch().await
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real step binaries against `cloud-sim`, asserting on exit codes,
+//! outputs and the simulator's state afterwards.
+
+mod bad_input;
+mod crashes;
+mod failures;
+mod procedure;
