@@ -37,7 +37,12 @@ async fn invalid_specification_is_explained_and_recreate_fixes_it() {
             .role_assignments
             .retain(|assignment| assignment.principal_id != aiven_sp)
     });
-    let run = harness.request_peering().run().await;
+    // A short grace: the grant was removed for good, not merely slow to propagate.
+    let run = harness
+        .request_peering()
+        .args(["--grant-grace", "300ms"])
+        .run()
+        .await;
     run.assert_code(1);
     assert!(
         run.stderr.contains("INVALID_SPECIFICATION"),
@@ -46,7 +51,12 @@ async fn invalid_specification_is_explained_and_recreate_fixes_it() {
     );
     assert!(run.stderr.contains("--recreate"), "{}", run.stderr);
     // Re-running without --recreate refuses to touch the failed connection.
-    harness.request_peering().run().await.assert_code(1);
+    harness
+        .request_peering()
+        .args(["--grant-grace", "300ms"])
+        .run()
+        .await
+        .assert_code(1);
     harness.prepare_tenant().run().await.assert_success();
     harness
         .request_peering()
@@ -80,20 +90,19 @@ async fn a_disconnected_peering_is_deleted_and_recreated() {
     let harness = Harness::start().await;
     harness.run_procedure().await;
     let vnet_id = harness.ready().vnet_id.clone();
+    // Aiven deleted and re-created its side: ours is Disconnected, theirs Initiated.
     harness.sim.with_world(|world| {
-        for vnet in world
-            .virtual_networks
-            .iter_mut()
-            .filter(|vnet| vnet.id().eq_ignore_ascii_case(&vnet_id))
-        {
+        for vnet in world.virtual_networks.iter_mut() {
+            let ours = vnet.id().eq_ignore_ascii_case(&vnet_id);
             for peering in &mut vnet.peerings {
-                peering.peering_state = "Disconnected".to_string();
+                peering.peering_state = if ours { "Disconnected" } else { "Initiated" }.to_string();
             }
         }
     });
     let run = harness.accept_peering().run().await;
     run.assert_success();
     assert!(run.stderr.contains("Disconnected"), "{}", run.stderr);
+    assert_eq!(run.output("user_peering_state"), "Connected");
     harness.sim.with_world(|world| {
         let vnet = world
             .virtual_networks
@@ -101,7 +110,7 @@ async fn a_disconnected_peering_is_deleted_and_recreated() {
             .find(|vnet| vnet.id().eq_ignore_ascii_case(&vnet_id))
             .unwrap();
         assert_eq!(vnet.peerings.len(), 1);
-        assert_ne!(vnet.peerings[0].peering_state, "Disconnected");
+        assert_eq!(vnet.peerings[0].peering_state, "Connected");
     });
 }
 

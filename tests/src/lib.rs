@@ -30,6 +30,32 @@ pub fn client_env(ready: &Ready) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Builds the step binaries once per test process, so a `cargo test -p tests` never runs stale
+/// ones (cargo builds other packages' binaries only for `--workspace` runs).
+fn ensure_binaries_built() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let mut command = std::process::Command::new(cargo);
+        command
+            .args([
+                "build",
+                "--quiet",
+                "--package",
+                "peering",
+                "--bins",
+                "--manifest-path",
+            ])
+            .arg(&manifest);
+        if !cfg!(debug_assertions) {
+            command.arg("--release");
+        }
+        let status = command.status().expect("cargo runs");
+        assert!(status.success(), "building the step binaries failed");
+    });
+}
+
 /// Where cargo put the step binaries: next to the running test or xtask executable's profile dir.
 pub fn binary_dir() -> PathBuf {
     let executable = std::env::current_exe().expect("the current executable has a path");
@@ -180,6 +206,9 @@ impl Harness {
     }
 
     pub async fn start_with(config: SimConfig) -> Harness {
+        tokio::task::spawn_blocking(ensure_binaries_built)
+            .await
+            .expect("the build task runs");
         let sim = Sim::start(config).await.expect("the simulator starts");
         Harness {
             sim,

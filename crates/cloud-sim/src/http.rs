@@ -79,12 +79,28 @@ pub(crate) fn authorization_token<'a>(headers: &'a HeaderMap, schemes: &[&str]) 
     }
 }
 
-/// Percent-decodes one path segment; invalid UTF-8 is replaced.
+/// Percent-decodes one path segment; invalid escapes stay as they are, invalid UTF-8 is replaced.
 pub(crate) fn decode_segment(segment: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%' && index + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[index + 1..index + 3]).ok())
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// Splits a path into decoded segments, ignoring empty ones (so a trailing slash is harmless).
@@ -133,5 +149,28 @@ pub(crate) fn cidrs_overlap(first: &str, second: &str) -> bool {
             first_network & mask == second_network & mask
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_decoded_without_panicking() {
+        assert_eq!(
+            decode_segment("applications(appId=%27abc%27)"),
+            "applications(appId='abc')"
+        );
+        assert_eq!(decode_segment("a&b=c%"), "a&b=c%");
+        assert_eq!(decode_segment("%zz%4"), "%zz%4");
+        assert_eq!(decode_segment("%E2%82%AC"), "€");
+    }
+
+    #[test]
+    fn cidr_overlap_compares_the_shorter_prefix() {
+        assert!(cidrs_overlap("10.0.0.0/16", "10.0.128.0/17"));
+        assert!(!cidrs_overlap("10.0.0.0/16", "10.1.0.0/24"));
+        assert!(!cidrs_overlap("not-a-cidr", "10.1.0.0/24"));
     }
 }

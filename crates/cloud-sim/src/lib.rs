@@ -250,5 +250,8 @@ impl Drop for Sim {
         for task in &self.tasks {
             task.abort();
         }
+        if let Some(directory) = self.temporary_directory.take() {
+            let _ = std::fs::remove_dir_all(directory);
+        }
     }
 }

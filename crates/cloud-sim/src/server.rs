@@ -386,11 +386,15 @@ async fn handle_request(
         }
         FaultDecision::Status(status, label) => {
             lock(&shared.requests).push(record(status.as_u16(), None, Some(label)));
-            return Ok(fault_response(service, status));
+            return Ok(fault_response(service, status, method != Method::GET));
         }
         FaultDecision::FailWriteBefore => {
             lock(&shared.requests).push(record(500, None, Some("fail-write-before")));
-            return Ok(fault_response(service, StatusCode::INTERNAL_SERVER_ERROR));
+            return Ok(fault_response(
+                service,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                true,
+            ));
         }
         FaultDecision::FailWriteAfter => drop_after_answer = true,
     }
@@ -417,7 +421,7 @@ async fn handle_request(
 }
 
 /// A transient failure in the service's own error shape.
-fn fault_response(service: Service, status: StatusCode) -> Response<Body> {
+fn fault_response(service: Service, status: StatusCode, is_write: bool) -> Response<Body> {
     use crate::http::json_response;
     let response = match service {
         Service::ResourceManager => {
@@ -440,7 +444,7 @@ fn fault_response(service: Service, status: StatusCode) -> Response<Body> {
                     status,
                     serde_json::json!({"error": {"code": code, "message": message}}),
                 ),
-                true,
+                is_write,
             )
         }
         Service::Graph => {

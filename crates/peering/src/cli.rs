@@ -191,6 +191,14 @@ pub struct RequestPeeringArgs {
     /// Delete and re-create a connection that failed (INVALID_SPECIFICATION, REJECTED_BY_PEER…).
     #[arg(long, env = "PEERING_RECREATE")]
     pub recreate: bool,
+    /// For a connection this run created: how long an INVALID_SPECIFICATION about the peer/action grant is taken for Azure role propagation and the connection re-created.
+    #[arg(
+        long,
+        env = "PEERING_GRANT_GRACE",
+        default_value = "10m",
+        value_name = "DURATION"
+    )]
+    pub grant_grace: String,
     /// How long to wait for PENDING_PEER.
     #[arg(
         long,
@@ -647,6 +655,7 @@ pub fn request_peering_main() -> ExitCode {
                 .filter(|cidr| !cidr.is_empty())
                 .collect(),
             recreate: args.recreate,
+            grant_grace: input::duration("--grant-grace", &args.grant_grace)?,
             timeout: input::duration("--timeout", &args.timeout)?,
             poll_interval: input::duration("--poll-interval", &args.poll_interval)?,
             pacing: args.common.pacing(None)?,

@@ -138,6 +138,13 @@ pub async fn accept_peering(
                         "the peering waits for Aiven's side; await-active will see it through"
                     );
                 }
+                if let (AppCredential::Ephemeral { .. }, Some(admin)) = (&request.credential, admin)
+                {
+                    // A run killed before its clean-up may have left its password behind.
+                    let graph = Graph::new(admin.clone());
+                    let object_id = app_object_id(&graph, request).await?;
+                    remove_leftover_passwords(&graph, &object_id).await;
+                }
                 report.outputs = outputs(&peering_name, peering.state());
                 return Ok(report);
             }
@@ -159,21 +166,7 @@ pub async fn accept_peering(
         AppCredential::Ephemeral { lifetime } => {
             let admin = admin.expect("checked above");
             let graph = Graph::new(admin.clone());
-            let object_id = match &request.app_object_id {
-                Some(id) => id.clone(),
-                None => {
-                    graph
-                        .application_by_app_id(&request.app_id)
-                        .await?
-                        .ok_or_else(|| {
-                            PhaseError::input(
-                                "--user-app-id",
-                                format!("no app registration with appId {}", request.app_id),
-                            )
-                        })?
-                        .id
-                }
-            };
+            let object_id = app_object_id(&graph, request).await?;
             remove_leftover_passwords(&graph, &object_id).await;
             let end = humantime::format_rfc3339_seconds(SystemTime::now() + *lifetime).to_string();
             let display_name = format!(
@@ -206,14 +199,7 @@ pub async fn accept_peering(
         signal = shutdown_signal() => Err(PhaseError::failed(format!("interrupted by {signal}; the peering may be half-made, re-run accept-peering"))),
     };
     if let Some((graph, object_id, key_id)) = minted {
-        match graph.remove_password(&object_id, &key_id).await {
-            Ok(()) => tracing::info!("removed the short-lived password {key_id}"),
-            Err(error) => tracing::error!(
-                "could not remove the short-lived password {key_id} of app {}: {error}; it expires by itself, or remove it with `az ad app credential delete --id {} --key-id {key_id}`",
-                request.app_id,
-                request.app_id
-            ),
-        }
+        remove_minted_password(&graph, &object_id, &key_id, &request.app_id).await?;
     }
     let peering = outcome?;
     let change = if existing.is_some() {
@@ -263,6 +249,62 @@ async fn find_peering(
             .remote_id()
             .is_some_and(|remote| remote.eq_ignore_ascii_case(remote_vnet_id))
     }))
+}
+
+async fn app_object_id(graph: &Graph, request: &AcceptPeering) -> Result<String, PhaseError> {
+    if let Some(id) = &request.app_object_id {
+        return Ok(id.clone());
+    }
+    Ok(graph
+        .application_by_app_id(&request.app_id)
+        .await?
+        .ok_or_else(|| {
+            PhaseError::input(
+                "--user-app-id",
+                format!("no app registration with appId {}", request.app_id),
+            )
+        })?
+        .id)
+}
+
+/// Removes the password this run minted, trying a few times: a credential nobody should hold
+/// must not outlive the job. Failing that, the phase fails (a re-run removes it).
+async fn remove_minted_password(
+    graph: &Graph,
+    object_id: &str,
+    key_id: &str,
+    app_id: &str,
+) -> Result<(), PhaseError> {
+    let wait = Wait::new(
+        format!("removal of the short-lived password {key_id}"),
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+    );
+    retry::until(&wait, |_| async {
+        match graph.remove_password(object_id, key_id).await {
+            Ok(()) => Step::Done(()),
+            Err(error) if error.status().is_some_and(|status| status < 500 && status != 429) => {
+                // An earlier attempt whose answer was lost may have removed it already.
+                match graph.application(object_id).await {
+                    Ok(Some(application))
+                        if !application.password_credentials.iter().any(|credential| credential.key_id == key_id) =>
+                    {
+                        Step::Done(())
+                    }
+                    _ => Step::Fail(PhaseError::from(error)),
+                }
+            }
+            Err(error) => Step::retry(PhaseError::from(error)),
+        }
+    })
+    .await
+    .map_err(|error| {
+        PhaseError::failed(format!(
+            "could not remove the short-lived password {key_id} of app {app_id}: {error}; re-run accept-peering (it removes leftovers) or `az ad app credential delete --id {app_id} --key-id {key_id}`"
+        ))
+    })?;
+    tracing::info!("removed the short-lived password {key_id}");
+    Ok(())
 }
 
 /// Removes passwords this phase minted in earlier runs that died before cleaning up (killed,
@@ -358,6 +400,10 @@ async fn create_peering(
                     tracing::info!("Aiven has not granted peer/action on its VNet yet (attempt {}); retrying", attempt.number);
                     Step::retry(PhaseError::failed(format!("{error} (Aiven grants peer/action on its VNet shortly after PENDING_PEER)")))
                 }
+                Err(error) if error.is(400, "RemotePeeringIsDisconnected") => Step::Fail(PhaseError::failed(format!(
+                    "{error}. Aiven's side of the peering is Disconnected (your side was deleted at some point): \
+                     re-create the Aiven connection with `request-peering --recreate`, then run accept-peering again"
+                ))),
                 Err(error) => Step::Fail(error.into()),
             }
         }

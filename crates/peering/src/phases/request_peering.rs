@@ -22,6 +22,9 @@ pub struct RequestPeering {
     pub tenant_id: String,
     pub user_peer_network_cidrs: Vec<String>,
     pub recreate: bool,
+    /// How long after creating a connection an INVALID_SPECIFICATION about the `peer/action`
+    /// grant is taken for role propagation and the connection re-created.
+    pub grant_grace: Duration,
     pub timeout: Duration,
     pub poll_interval: Duration,
     pub pacing: Pacing,
@@ -37,6 +40,13 @@ pub async fn request_peering(
         .vpc(&request.project, &vpc_id)
         .await
         .map_err(|error| match error.status() {
+            Some(403) => PhaseError::input(
+                "--project",
+                format!(
+                    "project {} does not exist or the Aiven token has no access to it: {error}",
+                    request.project
+                ),
+            ),
             Some(404) => PhaseError::input(
                 "--project-vpc-id",
                 format!(
@@ -67,7 +77,7 @@ pub async fn request_peering(
         .cloned();
     let label = format!("{subscription}/{group}/{vnet}");
 
-    let connection = match existing {
+    let mut created_here = match existing {
         Some(connection)
             if is_failure_state(&connection.state) || wrong_identity(&connection, request) =>
         {
@@ -82,18 +92,16 @@ pub async fn request_peering(
                     request.tenant_id
                 )
             };
-            if !request.recreate {
+            let young_grant_failure = grant_not_yet_applied(&connection)
+                && recently_created(&connection, request.grant_grace);
+            if !request.recreate && !young_grant_failure {
                 return Err(PhaseError::failed(format!(
                     "the peering connection to {label} cannot proceed: {reason}. Fix the cause, then re-run with --recreate to delete and re-create it"
                 )));
             }
             tracing::warn!("re-creating the peering connection to {label}: {reason}");
-            aiven
-                .delete_azure_peering(&request.project, &vpc_id, &subscription, &group, &vnet)
-                .await?;
-            wait_until_gone(aiven, request, &vpc_id).await?;
-            report.resource("peering connection", &label, &vpc_id, Change::Removed);
-            create(aiven, request, &vpc_id, &mut report, &label).await?
+            recreate(aiven, request, &vpc_id, &mut report, &label).await?;
+            true
         }
         Some(connection) if connection.state == "DELETING" || connection.state == "DELETED" => {
             tracing::info!(
@@ -101,7 +109,8 @@ pub async fn request_peering(
                 connection.state
             );
             wait_until_gone(aiven, request, &vpc_id).await?;
-            create(aiven, request, &vpc_id, &mut report, &label).await?
+            create(aiven, request, &vpc_id, &mut report, &label).await?;
+            true
         }
         Some(connection) => {
             report.resource(
@@ -110,39 +119,42 @@ pub async fn request_peering(
                 &format!("state {}", connection.state),
                 Change::AlreadyPresent,
             );
-            connection
+            false
         }
-        None => create(aiven, request, &vpc_id, &mut report, &label).await?,
+        None => {
+            create(aiven, request, &vpc_id, &mut report, &label).await?;
+            true
+        }
     };
-    let _ = connection;
 
-    let wait = Wait::new(
-        "Aiven to set up its side of the peering (PENDING_PEER)",
-        request.timeout,
-        request.poll_interval,
-    )
-    .steady();
-    let (vpc_id_ref, subscription_ref, group_ref, vnet_ref, label_ref) =
-        (&vpc_id, &subscription, &group, &vnet, &label);
-    let ready = retry::until(&wait, |attempt| async move {
-        let (vpc_id, subscription, group, vnet, label) = (vpc_id_ref, subscription_ref, group_ref, vnet_ref, label_ref);
-        match aiven.azure_connection(&request.project, vpc_id, subscription, group, vnet).await {
-            Ok(Some(connection)) if connection.state == "PENDING_PEER" && connection.to_network_id().is_some() => Step::Done(connection),
-            Ok(Some(connection)) if connection.state == "ACTIVE" => Step::Done(connection),
-            Ok(Some(connection)) if is_failure_state(&connection.state) => Step::Fail(PhaseError::failed(format!(
-                "the peering connection to {label} is {}: {}. Fix the cause, then re-run request-peering with --recreate",
-                connection.state,
-                describe_failure(&connection)
-            ))),
-            Ok(Some(connection)) => {
-                tracing::info!("peering connection is {} after {}s", connection.state, attempt.elapsed.as_secs());
-                Step::retry(PhaseError::failed(format!("the peering connection is still {}", connection.state)))
+    let started = std::time::Instant::now();
+    let ready = loop {
+        match wait_for_pending_peer(aiven, request, &vpc_id, &label).await? {
+            Ok(ready) => break ready,
+            Err(failed)
+                if (created_here || recently_created(&failed, request.grant_grace))
+                    && grant_not_yet_applied(&failed)
+                    && started.elapsed() < request.grant_grace =>
+            {
+                // Aiven checked the grant before Azure applied the role assignment that
+                // prepare-tenant made moments ago; a new connection is checked anew.
+                tracing::warn!(
+                    "Aiven found no peer/action grant yet ({}); role assignments take minutes to apply, re-creating the connection",
+                    failed.message().unwrap_or_default()
+                );
+                tokio::time::sleep(request.pacing.interval).await;
+                recreate(aiven, request, &vpc_id, &mut report, &label).await?;
+                created_here = true;
             }
-            Ok(None) => Step::Fail(PhaseError::failed(format!("the peering connection to {label} disappeared; re-run request-peering"))),
-            Err(error) => Step::retry(PhaseError::from(error)),
+            Err(failed) => {
+                return Err(PhaseError::failed(format!(
+                    "the peering connection to {label} is {}: {}. Fix the cause, then re-run request-peering with --recreate",
+                    failed.state,
+                    describe_failure(&failed)
+                )));
+            }
         }
-    })
-    .await?;
+    };
 
     let (aiven_tenant_id, aiven_vnet_id) = match (ready.to_tenant_id(), ready.to_network_id()) {
         (Some(tenant), Some(network)) => (Some(tenant), Some(network)),
@@ -165,6 +177,101 @@ pub async fn request_peering(
         ..Default::default()
     };
     Ok(report)
+}
+
+/// Whether Aiven's INVALID_SPECIFICATION is about the `peer/action` grant (which may just not
+/// have propagated yet).
+fn grant_not_yet_applied(connection: &PeeringConnection) -> bool {
+    connection.state == "INVALID_SPECIFICATION"
+        && connection
+            .message()
+            .is_some_and(|message| message.contains("peer/action"))
+}
+
+/// Whether Aiven created the connection less than `grace` ago (by its `create_time`).
+fn recently_created(connection: &PeeringConnection, grace: Duration) -> bool {
+    connection
+        .create_time
+        .as_deref()
+        .and_then(|time| humantime::parse_rfc3339_weak(time).ok())
+        .and_then(|created| std::time::SystemTime::now().duration_since(created).ok())
+        .is_some_and(|age| age < grace)
+}
+
+/// Waits for PENDING_PEER (or ACTIVE); a failure state is returned as `Ok(Err(connection))`.
+async fn wait_for_pending_peer(
+    aiven: &Aiven,
+    request: &RequestPeering,
+    vpc_id: &str,
+    label: &str,
+) -> Result<Result<PeeringConnection, PeeringConnection>, PhaseError> {
+    let wait = Wait::new(
+        "Aiven to set up its side of the peering (PENDING_PEER)",
+        request.timeout,
+        request.poll_interval,
+    )
+    .steady();
+    retry::until(&wait, |attempt| async move {
+        let found = aiven
+            .azure_connection(
+                &request.project,
+                vpc_id,
+                &request.subscription_id,
+                &request.resource_group,
+                &request.vnet_name,
+            )
+            .await;
+        match found {
+            Ok(Some(connection))
+                if connection.state == "PENDING_PEER" && connection.to_network_id().is_some() =>
+            {
+                Step::Done(Ok(connection))
+            }
+            Ok(Some(connection)) if connection.state == "ACTIVE" => Step::Done(Ok(connection)),
+            Ok(Some(connection)) if is_failure_state(&connection.state) => {
+                Step::Done(Err(connection))
+            }
+            Ok(Some(connection)) => {
+                tracing::info!(
+                    "peering connection is {} after {}s",
+                    connection.state,
+                    attempt.elapsed.as_secs()
+                );
+                Step::retry(PhaseError::failed(format!(
+                    "the peering connection is still {}",
+                    connection.state
+                )))
+            }
+            Ok(None) => Step::Fail(PhaseError::failed(format!(
+                "the peering connection to {label} disappeared; re-run request-peering"
+            ))),
+            Err(error) => Step::retry(PhaseError::from(error)),
+        }
+    })
+    .await
+    .map_err(PhaseError::from)
+}
+
+async fn recreate(
+    aiven: &Aiven,
+    request: &RequestPeering,
+    vpc_id: &str,
+    report: &mut Report,
+    label: &str,
+) -> Result<(), PhaseError> {
+    aiven
+        .delete_azure_peering(
+            &request.project,
+            vpc_id,
+            &request.subscription_id.to_ascii_lowercase(),
+            &request.resource_group.to_ascii_lowercase(),
+            &request.vnet_name.to_ascii_lowercase(),
+        )
+        .await?;
+    wait_until_gone(aiven, request, vpc_id).await?;
+    report.resource("peering connection", label, vpc_id, Change::Removed);
+    create(aiven, request, vpc_id, report, label).await?;
+    Ok(())
 }
 
 fn wrong_identity(connection: &PeeringConnection, request: &RequestPeering) -> bool {
