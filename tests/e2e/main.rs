@@ -4,4 +4,5 @@
 mod bad_input;
 mod crashes;
 mod failures;
+mod github_actions;
 mod procedure;

@@ -139,7 +139,10 @@ pub fn parse_base_url(variable: &'static str, value: &str) -> Result<Url, Endpoi
             });
         }
     }
-    if url.path().trim_end_matches('/') != "" || url.query().is_some() || url.fragment().is_some() {
+    if !url.path().trim_end_matches('/').is_empty()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
         return Err(EndpointError::HasPath {
             variable,
             value: value.to_string(),

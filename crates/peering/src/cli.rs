@@ -685,6 +685,7 @@ pub fn accept_peering_main() -> ExitCode {
             CredentialMode::Stored => AppCredential::Secret(
                 env_vars::non_empty("PEERING_USER_APP_SECRET")
                     .map(Secret::new)
+                    .inspect(crate::report::mask_in_ci_logs)
                     .ok_or_else(|| PhaseError::input("PEERING_USER_APP_SECRET", "--credential stored needs the app's client secret in PEERING_USER_APP_SECRET"))?,
             ),
         };

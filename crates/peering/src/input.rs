@@ -29,15 +29,13 @@ pub fn azure_name(input: &str, value: &str) -> Result<String, PhaseError> {
         Some(format!("{value:?} looks like a path; give the bare name"))
     } else if value.ends_with('.') {
         Some(format!("{value:?} must not end with a period"))
-    } else if let Some(bad) = value
-        .chars()
-        .find(|character| !(character.is_alphanumeric() || "-_.()".contains(*character)))
-    {
-        Some(format!(
-            "{value:?} contains {bad:?}; allowed are letters, digits, - _ . ( )"
-        ))
     } else {
-        None
+        value
+            .chars()
+            .find(|character| !(character.is_alphanumeric() || "-_.()".contains(*character)))
+            .map(|bad| {
+                format!("{value:?} contains {bad:?}; allowed are letters, digits, - _ . ( )")
+            })
     };
     match reason {
         Some(reason) => Err(PhaseError::input(input, reason)),

@@ -8,6 +8,20 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
+/// In GitHub Actions, asks the runner to mask a secret this process handles, so that no later
+/// log line of the job can show it. The runner consumes `::add-mask::` lines; they never reach
+/// the log. Elsewhere this does nothing.
+pub fn mask_in_ci_logs(secret: &api_core::Secret) {
+    let in_github = api_core::env_vars::non_empty(api_core::env_vars::GITHUB_ACTIONS)
+        .is_some_and(|value| value == "true");
+    if in_github && !secret.is_empty() {
+        let stdout = std::io::stdout();
+        let mut stdout = stdout.lock();
+        let _ = writeln!(stdout, "::add-mask::{}", secret.expose());
+        let _ = stdout.flush();
+    }
+}
+
 /// What happened to one remote resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {

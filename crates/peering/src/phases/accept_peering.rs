@@ -174,6 +174,7 @@ pub async fn accept_peering(
                 humantime::format_rfc3339_seconds(SystemTime::now())
             );
             let password = graph.add_password(&object_id, &display_name, &end).await?;
+            crate::report::mask_in_ci_logs(&password.secret_text);
             tracing::info!(
                 "minted a short-lived password (keyId {}, expires {end}) for app {}",
                 password.key_id,

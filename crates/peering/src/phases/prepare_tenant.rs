@@ -422,6 +422,7 @@ async fn ensure_stored_secret(
     let end = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + stored.lifetime)
         .to_string();
     let password = graph.add_password(object_id, &display_name, &end).await?;
+    crate::report::mask_in_ci_logs(&password.secret_text);
     if let Err(error) = stored
         .github
         .put_secret(&stored.target, &stored.name, &password.secret_text)
