@@ -2,6 +2,7 @@
 //! outputs and the simulator's state afterwards.
 
 mod bad_input;
+mod ci_files;
 mod crashes;
 mod failures;
 mod github_actions;

@@ -144,3 +144,12 @@ pub fn run(check: bool) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    // Regression: the actions' inputs drifted from the binaries' flags when edited by hand.
+    #[test]
+    fn the_generated_actions_are_current() {
+        super::run(true).expect("actions/ match the clap definitions");
+    }
+}

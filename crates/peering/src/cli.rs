@@ -81,7 +81,7 @@ pub enum UserRoleChoice {
 
 /// Seed steps 1–10: app registration, service principals, roles and role assignments in the user tenant.
 #[derive(Debug, Parser)]
-#[command(name = "prepare-tenant", version, about, long_about = None)]
+#[command(name = "prepare-tenant", version)]
 pub struct PrepareTenantArgs {
     #[command(flatten)]
     pub vnet: VnetArgs,
@@ -162,7 +162,7 @@ pub struct PrepareTenantArgs {
 
 /// Seed steps 11–12: ask Aiven for the peering connection and wait for Aiven's side (PENDING_PEER).
 #[derive(Debug, Parser)]
-#[command(name = "request-peering", version, about, long_about = None)]
+#[command(name = "request-peering", version)]
 pub struct RequestPeeringArgs {
     /// Aiven project.
     #[arg(long, alias = "aiven-project", env = "PEERING_AIVEN_PROJECT")]
@@ -231,7 +231,7 @@ pub enum CredentialMode {
 
 /// Seed step 13: your app creates the peering from your VNet to Aiven's VNet.
 #[derive(Debug, Parser)]
-#[command(name = "accept-peering", version, about, long_about = None)]
+#[command(name = "accept-peering", version)]
 pub struct AcceptPeeringArgs {
     #[command(flatten)]
     pub vnet: VnetArgs,
@@ -283,7 +283,7 @@ pub struct AcceptPeeringArgs {
 
 /// Seed step 14: wait until the Aiven peering connection is ACTIVE.
 #[derive(Debug, Parser)]
-#[command(name = "await-active", version, about, long_about = None)]
+#[command(name = "await-active", version)]
 pub struct AwaitActiveArgs {
     /// Aiven project.
     #[arg(long, alias = "aiven-project", env = "PEERING_AIVEN_PROJECT")]

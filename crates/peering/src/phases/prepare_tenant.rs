@@ -135,10 +135,24 @@ pub async fn prepare_tenant(
 
     let application = ensure_application(admin_graph, request, &mut report).await?;
     for federated in &request.federated {
-        ensure_federated_credential(admin_graph, &application.id, federated, &mut report).await?;
+        ensure_federated_credential(
+            admin_graph,
+            &application.id,
+            federated,
+            &request.pacing,
+            &mut report,
+        )
+        .await?;
     }
     if let Some(stored) = &request.stored_secret {
-        ensure_stored_secret(admin_graph, &application.id, stored, &mut report).await?;
+        ensure_stored_secret(
+            admin_graph,
+            &application.id,
+            stored,
+            &request.pacing,
+            &mut report,
+        )
+        .await?;
     }
     let user_sp = ensure_service_principal(
         admin_graph,
@@ -336,14 +350,47 @@ pub fn federated_credential_name(subject: &str) -> String {
     format!("aiven-peering-{}", name.trim_matches('-'))
 }
 
+/// Runs a Graph call on an object created moments ago, retrying while it has not replicated.
+async fn despite_replication<T, F, Fut>(
+    pacing: &Pacing,
+    what: &str,
+    mut call: F,
+) -> Result<T, PhaseError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, azure_api::AzureError>>,
+{
+    let wait = Wait::new(
+        format!("{what} (replication)"),
+        pacing.replication_timeout,
+        pacing.interval,
+    );
+    retry::until(&wait, |_| {
+        let pending = call();
+        async move {
+            match pending.await {
+                Ok(value) => Step::Done(value),
+                Err(error) if is_replication_lag(&error) => Step::retry(PhaseError::from(error)),
+                Err(error) => Step::Fail(PhaseError::from(error)),
+            }
+        }
+    })
+    .await
+    .map_err(PhaseError::from)
+}
+
 async fn ensure_federated_credential(
     graph: &Graph,
     object_id: &str,
     wanted: &FederatedSubject,
+    pacing: &Pacing,
     report: &mut Report,
 ) -> Result<(), PhaseError> {
     let label = format!("{} {}", wanted.issuer, wanted.subject);
-    let existing = graph.federated_credentials(object_id).await?;
+    let existing = despite_replication(pacing, "listing the app's federated credentials", || {
+        graph.federated_credentials(object_id)
+    })
+    .await?;
     if let Some(found) = existing.iter().find(|credential| {
         credential.issuer == wanted.issuer && credential.subject == wanted.subject
     }) {
@@ -362,15 +409,16 @@ async fn ensure_federated_credential(
         )));
     }
     let name = federated_credential_name(&wanted.subject);
-    let created = graph
-        .create_federated_credential(
+    let created = despite_replication(pacing, "adding a federated credential", || {
+        graph.create_federated_credential(
             object_id,
             &name,
             &wanted.issuer,
             &wanted.subject,
             github_api::AZURE_TOKEN_EXCHANGE_AUDIENCE,
         )
-        .await?;
+    })
+    .await?;
     report.resource(
         "federated credential",
         &label,
@@ -392,13 +440,24 @@ async fn ensure_stored_secret(
     graph: &Graph,
     object_id: &str,
     stored: &StoredSecret,
+    pacing: &Pacing,
     report: &mut Report,
 ) -> Result<(), PhaseError> {
     let label = format!("{} in {}", stored.name, stored.target);
     let display_name = stored_password_name(stored);
-    let application = graph.application(object_id).await?.ok_or_else(|| {
-        PhaseError::failed(format!("app registration {object_id} is not readable"))
-    })?;
+    let application = despite_replication(pacing, "reading the app registration", || async {
+        graph
+            .application(object_id)
+            .await?
+            .ok_or_else(|| azure_api::AzureError::Api {
+                method: "GET".into(),
+                url: format!("applications/{object_id}"),
+                status: 404,
+                code: "Request_ResourceNotFound".into(),
+                message: "not visible yet".into(),
+            })
+    })
+    .await?;
     let previous: Vec<String> = application
         .password_credentials
         .iter()
@@ -421,7 +480,10 @@ async fn ensure_stored_secret(
     }
     let end = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + stored.lifetime)
         .to_string();
-    let password = graph.add_password(object_id, &display_name, &end).await?;
+    let password = despite_replication(pacing, "adding the stored password", || {
+        graph.add_password(object_id, &display_name, &end)
+    })
+    .await?;
     crate::report::mask_in_ci_logs(&password.secret_text);
     if let Err(error) = stored
         .github
