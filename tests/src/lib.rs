@@ -96,6 +96,8 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     binaries: PathBuf,
     printed: Mutex<Vec<String>>,
+    /// `--poll-interval` of the Aiven waits (tests poll fast; the demo at a human pace).
+    pub poll_interval: String,
 }
 
 /// One finished run of a step binary.
@@ -236,6 +238,7 @@ impl Harness {
             dir: tempfile::tempdir().expect("a scratch directory"),
             binaries: binary_dir(),
             printed: Mutex::new(Vec::new()),
+            poll_interval: "100ms".to_string(),
         }
     }
 
@@ -285,7 +288,7 @@ impl Harness {
             "--project-vpc-id".to_string(),
             ready.project_vpc_id.clone(),
             "--poll-interval".to_string(),
-            "100ms".to_string(),
+            self.poll_interval.clone(),
             "--state".to_string(),
             self.state_file().display().to_string(),
         ])
@@ -301,7 +304,7 @@ impl Harness {
     pub fn await_active(&self) -> Phase<'_> {
         self.phase("await-active").args([
             "--poll-interval".to_string(),
-            "100ms".to_string(),
+            self.poll_interval.clone(),
             "--state".to_string(),
             self.state_file().display().to_string(),
         ])

@@ -15,7 +15,8 @@ pub fn run(fast: bool) -> Result<()> {
         } else {
             cloud_sim::SimConfig::realistic()
         };
-        let harness = Harness::start_with(config).await;
+        let mut harness = Harness::start_with(config).await;
+        harness.poll_interval = "1s".to_string();
         let ready = harness.ready().clone();
         println!(
             "cloud-sim is serving (Azure AD, Graph, ARM, Aiven) with {} delays",
@@ -31,15 +32,9 @@ pub fn run(fast: bool) -> Result<()> {
         );
         let phases = [
             ("prepare-tenant", harness.prepare_tenant()),
-            (
-                "request-peering",
-                harness.request_peering().args(["--poll-interval", "1s"]),
-            ),
+            ("request-peering", harness.request_peering()),
             ("accept-peering", harness.accept_peering()),
-            (
-                "await-active",
-                harness.await_active().args(["--poll-interval", "1s"]),
-            ),
+            ("await-active", harness.await_active()),
         ];
         for (name, phase) in phases {
             println!("== {name}");
