@@ -6,4 +6,5 @@ mod ci_files;
 mod crashes;
 mod failures;
 mod github_actions;
+mod gitlab;
 mod procedure;

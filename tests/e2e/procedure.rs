@@ -10,6 +10,44 @@ pub fn assert_final_state(harness: &Harness) {
     let app_id = state["user_app_id"].as_str().unwrap().to_string();
     let user_sp_id = state["user_sp_id"].as_str().unwrap().to_string();
     let aiven_sp_id = state["aiven_sp_id"].as_str().unwrap().to_string();
+    check_world(harness, &app_id, &user_sp_id, &aiven_sp_id);
+}
+
+/// The same, for runs that kept no state file (CI jobs): the ids come from the simulator.
+pub fn assert_final_state_without_state_file(harness: &Harness) {
+    let ready = harness.ready().clone();
+    let (app_id, user_sp_id, aiven_sp_id) = harness.sim.with_world(|world| {
+        let app = world
+            .applications
+            .iter()
+            .find(|app| {
+                app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
+            })
+            .expect("an app registration");
+        let sp_of = |app_id: &str| {
+            world
+                .service_principals
+                .iter()
+                .find(|sp| sp.tenant_id == ready.user_tenant_id && sp.app_id == app_id)
+                .map(|sp| sp.object_id.clone())
+                .expect("a service principal")
+        };
+        (
+            app.app_id.clone(),
+            sp_of(&app.app_id),
+            sp_of(&ready.aiven_app_id),
+        )
+    });
+    check_world(harness, &app_id, &user_sp_id, &aiven_sp_id);
+}
+
+fn check_world(harness: &Harness, app_id: &str, user_sp_id: &str, aiven_sp_id: &str) {
+    let ready = harness.ready().clone();
+    let (app_id, user_sp_id, aiven_sp_id) = (
+        app_id.to_string(),
+        user_sp_id.to_string(),
+        aiven_sp_id.to_string(),
+    );
     harness.sim.with_world(|world| {
         let tenant = &ready.user_tenant_id;
         let apps: Vec<_> = world

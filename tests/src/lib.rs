@@ -318,6 +318,11 @@ impl Harness {
         self.await_active().run().await.assert_success();
     }
 
+    /// Keeps text printed by something else (a CI runner running the binaries) for the leak scan.
+    pub fn record_printed(&self, text: impl Into<String>) {
+        self.printed.lock().unwrap().push(text.into());
+    }
+
     /// How many write requests the simulator has handled so far.
     pub fn write_count(&self) -> usize {
         self.sim

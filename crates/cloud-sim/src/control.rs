@@ -79,22 +79,9 @@ async fn handle(
     }
 }
 
-fn gitlab_token(shared: &Shared, body: &[u8]) -> Response<Body> {
-    let Some(input) = parse_json(body) else {
-        return control_error(
-            StatusCode::BAD_REQUEST,
-            "expected a json body {\"sub\": \"project_path:g/p:ref_type:branch:ref:main\", \"aud\": \"…\"}",
-        );
-    };
-    let (Some(subject), Some(audience)) = (
-        input.get("sub").and_then(Value::as_str),
-        input.get("aud").and_then(Value::as_str),
-    ) else {
-        return control_error(
-            StatusCode::BAD_REQUEST,
-            "both \"sub\" and \"aud\" are required",
-        );
-    };
+/// Signs a GitLab `id_tokens` JWT (issuer: the control URL + `/gitlab`) and remembers it as a
+/// secret for leak scans.
+pub(crate) fn issue_gitlab_token(shared: &Shared, subject: &str, audience: &str) -> String {
     let project_path = subject
         .strip_prefix("project_path:")
         .and_then(|rest| rest.split(':').next())
@@ -114,5 +101,25 @@ fn gitlab_token(shared: &Shared, body: &[u8]) -> Response<Body> {
     let mut world = shared.world();
     let token = crate::jwt::sign(&world.jwt_key, &claims);
     world.remember_secret(&token);
+    token
+}
+
+fn gitlab_token(shared: &Shared, body: &[u8]) -> Response<Body> {
+    let Some(input) = parse_json(body) else {
+        return control_error(
+            StatusCode::BAD_REQUEST,
+            "expected a json body {\"sub\": \"project_path:g/p:ref_type:branch:ref:main\", \"aud\": \"…\"}",
+        );
+    };
+    let (Some(subject), Some(audience)) = (
+        input.get("sub").and_then(Value::as_str),
+        input.get("aud").and_then(Value::as_str),
+    ) else {
+        return control_error(
+            StatusCode::BAD_REQUEST,
+            "both \"sub\" and \"aud\" are required",
+        );
+    };
+    let token = issue_gitlab_token(shared, subject, audience);
     json_response(StatusCode::OK, json!({"token": token}))
 }

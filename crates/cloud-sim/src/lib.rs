@@ -227,6 +227,12 @@ impl Sim {
         github::secret_plaintext(&lock(&self.shared.world), repository, environment, name)
     }
 
+    /// A GitLab `id_tokens` JWT for this subject and audience, as `POST /_sim/oidc/gitlab` gives;
+    /// its issuer is the control URL + `/gitlab`.
+    pub fn gitlab_id_token(&self, subject: &str, audience: &str) -> String {
+        control::issue_gitlab_token(&self.shared, subject, audience)
+    }
+
     /// Time since the simulator started.
     pub fn uptime(&self) -> Duration {
         self.shared.started.elapsed()

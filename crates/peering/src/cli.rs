@@ -517,8 +517,17 @@ pub fn prepare_tenant_main() -> ExitCode {
         let context = Context::from_env(args.common.cloud()?)?;
         let mut federated = Vec::new();
         let issuer = args.federated_issuer.trim().to_string();
-        api_core::endpoints::parse_base_url("--federated-issuer", issuer.trim_end_matches('/'))
-            .map_err(|error| PhaseError::input("--federated-issuer", error.to_string()))?;
+        match reqwest::Url::parse(&issuer) {
+            Ok(url)
+                if url.scheme() == "https" && url.query().is_none() && url.fragment().is_none() => {
+            }
+            _ => {
+                return Err(PhaseError::input(
+                    "--federated-issuer",
+                    format!("{issuer:?} is not an https issuer URL"),
+                ));
+            }
+        }
         for subject in args
             .federated_subject
             .iter()
