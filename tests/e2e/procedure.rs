@@ -4,7 +4,6 @@ use tests::Harness;
 
 /// Asserts the simulator holds exactly what the procedure should leave behind.
 pub fn assert_final_state(harness: &Harness) {
-    let ready = harness.ready().clone();
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(harness.state_file()).unwrap()).unwrap();
     let app_id = state["user_app_id"].as_str().unwrap().to_string();
@@ -271,4 +270,33 @@ async fn the_seeds_network_contributor_role_is_available() {
     harness.request_peering().run().await.assert_success();
     harness.accept_peering().run().await.assert_success();
     harness.await_active().run().await.assert_success();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_project_vpc_is_found_by_the_vnets_region() {
+    let harness = Harness::start().await;
+    harness.prepare_tenant().run().await.assert_success();
+    let run = harness
+        .phase("request-peering")
+        .args([
+            "--project",
+            &harness.ready().aiven_project.clone(),
+            "--poll-interval",
+            "100ms",
+        ])
+        .args([
+            "--state".to_string(),
+            harness.state_file().display().to_string(),
+        ])
+        .run()
+        .await;
+    run.assert_success();
+    assert_eq!(
+        run.output("aiven_project_vpc_id"),
+        harness.ready().project_vpc_id
+    );
+    assert_eq!(
+        run.output("aiven_cloud"),
+        format!("azure-{}", harness.ready().vnet_location)
+    );
 }

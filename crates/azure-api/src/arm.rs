@@ -377,9 +377,27 @@ impl Arm {
                 Err(error) => return Step::Fail(error),
             };
             let after = api_core::http::retry_after(&response);
-            let status: Status = match crate::wire::decode("GET", &shown, response).await {
-                Ok(status) => status,
+            // A `Location` monitor answers 202 while running and the result when done; an
+            // `Azure-AsyncOperation` monitor always answers a status body.
+            if response.status().as_u16() == 202 {
+                return Step::Retry {
+                    error: AzureError::Other(format!("{what} is still running")),
+                    after,
+                };
+            }
+            if response.status().as_u16() == 204 {
+                return Step::Done(());
+            }
+            let body: serde_json::Value = match crate::wire::decode("GET", &shown, response).await {
+                Ok(body) => body,
                 Err(error) => return Step::Fail(error),
+            };
+            if body.get("status").is_none() {
+                return Step::Done(());
+            }
+            let status: Status = match serde_json::from_value(body) {
+                Ok(status) => status,
+                Err(error) => return Step::Fail(AzureError::Other(format!("{what}: {error}"))),
             };
             match status.status.as_str() {
                 "Succeeded" => Step::Done(()),
