@@ -4,7 +4,7 @@
 use crate::api_version;
 use crate::credential::Credential;
 use crate::error::AzureError;
-use crate::wire::{Call, odata_quote};
+use crate::wire::{Call, List, odata_quote};
 use api_core::Secret;
 use api_core::retry::{self, Step, Wait, WaitError};
 use reqwest::Method;
@@ -145,11 +145,6 @@ pub struct RoleAssignmentProperties {
     pub principal_id: String,
     pub principal_type: Option<String>,
     pub scope: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct List<T> {
-    value: Vec<T>,
 }
 
 /// The desired shape of a peering from a local VNet to a remote one (seed step 13).

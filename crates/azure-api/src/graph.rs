@@ -3,7 +3,7 @@
 
 use crate::credential::Credential;
 use crate::error::AzureError;
-use crate::wire::{Call, odata_quote};
+use crate::wire::{Call, List, odata_quote};
 use api_core::Secret;
 use reqwest::Method;
 use serde::Deserialize;
@@ -59,11 +59,6 @@ pub struct FederatedIdentityCredential {
     pub subject: String,
     #[serde(default)]
     pub audiences: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct List<T> {
-    value: Vec<T>,
 }
 
 /// A Graph client for one identity.

@@ -128,6 +128,12 @@ pub(crate) async fn api_error(method: &str, url: &str, response: Response) -> Az
     }
 }
 
+/// A collection answer: `{"value": [...]}` (Graph and Resource Manager alike).
+#[derive(serde::Deserialize)]
+pub(crate) struct List<T> {
+    pub value: Vec<T>,
+}
+
 /// Quotes a value for an OData `$filter` string literal.
 pub(crate) fn odata_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
