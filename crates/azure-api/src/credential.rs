@@ -229,23 +229,33 @@ impl Credential {
         self.token(&self.endpoints.graph_scope()).await
     }
 
-    /// A token for one scope; transient failures are tried up to four times.
+    /// A token for one scope; transient failures (throttling, 5xx, network) are tried again
+    /// for a few seconds.
     pub async fn token(&self, scope: &str) -> Result<Secret, TokenError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let wait = api_core::retry::Wait::new(
+            format!("a token for {scope}"),
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_millis(300),
+        );
+        let result = api_core::retry::until(&wait, |_| async {
             match self.inner.get_token(&[scope], None).await {
-                Ok(token) => return Ok(Secret::new(token.token.secret())),
+                Ok(token) => api_core::retry::Step::Done(Secret::new(token.token.secret())),
                 Err(error) => {
                     let error = self.token_error(scope, &error);
-                    if attempt >= 4 || !error.is_transient() {
-                        return Err(error);
+                    if error.is_transient() {
+                        tracing::debug!("{error}; trying again");
+                        api_core::retry::Step::retry(error)
+                    } else {
+                        api_core::retry::Step::Fail(error)
                     }
-                    tracing::debug!("{error}; trying again");
-                    tokio::time::sleep(std::time::Duration::from_millis(300 * attempt)).await;
                 }
             }
-        }
+        })
+        .await;
+        result.map_err(|error| match error {
+            api_core::retry::WaitError::Failed(error) => error,
+            api_core::retry::WaitError::TimedOut { last, .. } => last,
+        })
     }
 
     fn token_error(&self, scope: &str, error: &azure_core::Error) -> TokenError {

@@ -668,8 +668,9 @@ pub fn request_peering_main() -> ExitCode {
             grant_grace: input::duration("--grant-grace", &args.grant_grace)?,
             timeout: input::duration("--timeout", &args.timeout)?,
             poll_interval: input::duration("--poll-interval", &args.poll_interval)?,
-            pacing: args.common.pacing(None)?,
         };
+        // Every phase accepts --retry-interval; this one paces itself by --poll-interval.
+        args.common.pacing(None)?;
         let token = context::aiven_token()?;
         let context = Context::from_env(args.common.cloud()?)?;
         crate::phases::request_peering::request_peering(&context.aiven(token), &request).await

@@ -2,7 +2,7 @@
 //! until Aiven's side is done (PENDING_PEER), keeping the Aiven tenant and VNet ids.
 
 use crate::error::PhaseError;
-use crate::phases::{Pacing, describe_failure, is_failure_state};
+use crate::phases::{describe_failure, is_failure_state};
 use crate::report::{Change, Report};
 use crate::state::Outputs;
 use aiven_api::{Aiven, CreatePeering, PeeringConnection};
@@ -27,7 +27,6 @@ pub struct RequestPeering {
     pub grant_grace: Duration,
     pub timeout: Duration,
     pub poll_interval: Duration,
-    pub pacing: Pacing,
 }
 
 pub async fn request_peering(
@@ -142,7 +141,6 @@ pub async fn request_peering(
                     "Aiven found no peer/action grant yet ({}); role assignments take minutes to apply, re-creating the connection",
                     failed.message().unwrap_or_default()
                 );
-                tokio::time::sleep(request.pacing.interval).await;
                 recreate(aiven, request, &vpc_id, &mut report, &label).await?;
                 created_here = true;
             }
