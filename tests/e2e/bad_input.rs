@@ -2,9 +2,26 @@
 
 use tests::Harness;
 
-async fn check(harness: &Harness, phase: &str, args: &[&str], named: &str) {
+/// Runs `phase` with `command_line` (words split on spaces; `{sub}`, `{rg}`, `{vnet}`,
+/// `{tenant}`, `{aiven_tenant}`, `{project}`, `{vpc}` stand for the seeded values and `''` for an
+/// empty argument) and expects exit 2, a message naming `named`, and no write.
+async fn check(harness: &Harness, phase: &str, command_line: &str, named: &str) {
+    let ready = harness.ready();
+    let args: Vec<String> = command_line
+        .split_whitespace()
+        .map(|word| {
+            word.replace("{sub}", &ready.subscription_id)
+                .replace("{rg}", &ready.resource_group)
+                .replace("{vnet}", &ready.vnet_name)
+                .replace("{tenant}", &ready.user_tenant_id)
+                .replace("{aiven_tenant}", &ready.aiven_tenant_id)
+                .replace("{project}", &ready.aiven_project)
+                .replace("{vpc}", &ready.project_vpc_id)
+                .replace("''", "")
+        })
+        .collect();
     let before = harness.write_count();
-    let run = harness.phase(phase).args(args.iter().copied()).run().await;
+    let run = harness.phase(phase).args(args.iter().cloned()).run().await;
     run.assert_code(2);
     assert!(
         run.stderr.contains(named),
@@ -18,245 +35,133 @@ async fn check(harness: &Harness, phase: &str, args: &[&str], named: &str) {
     );
 }
 
+const VNET: &str = "--subscription-id {sub} --resource-group {rg} --vnet-name {vnet}";
+const APP: &str = "--user-app-id 0b1c6a52-7f0e-4c4a-9d57-0e2b5a4c1f3e --user-tenant-id {tenant}";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_exits_2_before_any_write() {
     let harness = Harness::start().await;
-    let ready = harness.ready().clone();
-    let subscription = ready.subscription_id.as_str();
-    let group = ready.resource_group.as_str();
-    let vnet = ready.vnet_name.as_str();
+    let h = &harness;
     check(
-        &harness,
+        h,
         "prepare-tenant",
-        &[
-            "--subscription-id",
-            "not-a-guid",
-            "--resource-group",
-            group,
-            "--vnet-name",
-            vnet,
-        ],
+        "--subscription-id not-a-guid --resource-group {rg} --vnet-name {vnet}",
         "--subscription-id",
     )
     .await;
     check(
-        &harness,
+        h,
         "prepare-tenant",
-        &[
-            "--subscription-id",
-            subscription,
-            "--resource-group",
-            "../etc",
-            "--vnet-name",
-            vnet,
-        ],
+        "--subscription-id {sub} --resource-group ../etc --vnet-name {vnet}",
         "--resource-group",
     )
     .await;
     check(
-        &harness,
+        h,
         "prepare-tenant",
-        &[
-            "--subscription-id",
-            subscription,
-            "--resource-group",
-            "a/b",
-            "--vnet-name",
-            vnet,
-        ],
+        "--subscription-id {sub} --resource-group a/b --vnet-name {vnet}",
         "--resource-group",
     )
     .await;
     check(
-        &harness,
+        h,
         "prepare-tenant",
-        &[
-            "--subscription-id",
-            subscription,
-            "--resource-group",
-            group,
-            "--vnet-name",
-            "",
-        ],
+        "--subscription-id {sub} --resource-group {rg} --vnet-name ''",
         "--vnet-name",
     )
     .await;
     check(
-        &harness,
+        h,
         "prepare-tenant",
-        &[
-            "--subscription-id",
-            subscription,
-            "--resource-group",
-            group,
-            "--vnet-name",
-            "no-such-vnet",
-        ],
+        "--subscription-id {sub} --resource-group {rg} --vnet-name no-such-vnet",
         "--vnet-name",
     )
     .await;
     check(
-        &harness,
+        h,
         "prepare-tenant",
-        &["--vnet-id", "/subscriptions/x/resourceGroups/y"],
+        "--vnet-id /subscriptions/x/resourceGroups/y",
         "--vnet-id",
     )
     .await;
     check(
-        &harness,
+        h,
         "prepare-tenant",
-        &["--vnet-id", &format!("/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Compute/virtualMachines/{vnet}")],
+        "--vnet-id /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{vnet}",
         "--vnet-id",
     )
     .await;
     check(
-        &harness,
+        h,
         "prepare-tenant",
-        &[
-            "--subscription-id",
-            subscription,
-            "--resource-group",
-            group,
-            "--vnet-name",
-            vnet,
-            "--app-name",
-            "a/../b",
-        ],
+        &format!("{VNET} --app-name a/../b"),
         "--app-name",
     )
     .await;
     check(
-        &harness,
+        h,
         "prepare-tenant",
-        &[
-            "--subscription-id",
-            subscription,
-            "--resource-group",
-            group,
-            "--vnet-name",
-            vnet,
-            "--aiven-app-id",
-            "55f300d4",
-        ],
+        &format!("{VNET} --aiven-app-id 55f300d4"),
         "--aiven-app-id",
     )
     .await;
-
-    let common = [
-        "--subscription-id",
-        subscription,
-        "--resource-group",
-        group,
-        "--vnet-name",
-        vnet,
-        "--user-app-id",
-        "0b1c6a52-7f0e-4c4a-9d57-0e2b5a4c1f3e",
-        "--user-tenant-id",
-        ready.user_tenant_id.as_str(),
-    ];
-    let with = |extra: &[&'static str]| -> Vec<String> {
-        common
-            .iter()
-            .chain(extra.iter())
-            .map(|s| s.to_string())
-            .collect()
-    };
-    let args = with(&[
-        "--project",
-        "no-such-project",
-        "--project-vpc-id",
-        "7d7c1b9e-3c1f-4f57-8d3a-1f2e3d4c5b6a",
-    ]);
     check(
-        &harness,
-        "request-peering",
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        "--project",
+        h,
+        "prepare-tenant",
+        &format!("{VNET} --federated-issuer http://example.com"),
+        "--federated-issuer",
     )
     .await;
-    let args = with(&["--project-vpc-id", "7d7c1b9e-3c1f-4f57-8d3a-1f2e3d4c5b6a"]);
-    let mut args: Vec<String> = args;
-    args.extend(["--project".to_string(), ready.aiven_project.clone()]);
     check(
-        &harness,
-        "request-peering",
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        "--project-vpc-id",
-    )
-    .await;
-    let mut args = with(&["--project-vpc-id", "zzz"]);
-    args.extend(["--project".to_string(), ready.aiven_project.clone()]);
-    check(
-        &harness,
-        "request-peering",
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        "--project-vpc-id",
-    )
-    .await;
-    let args = with(&[]);
-    check(
-        &harness,
-        "request-peering",
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        "--project",
+        h,
+        "prepare-tenant",
+        &format!("{VNET} --store-secret-in not-a-repo"),
+        "--store-secret-in",
     )
     .await;
 
+    let unknown_vpc = "7d7c1b9e-3c1f-4f57-8d3a-1f2e3d4c5b6a";
     check(
-        &harness,
+        h,
+        "request-peering",
+        &format!("{VNET} {APP} --project no-such-project --project-vpc-id {unknown_vpc}"),
+        "--project",
+    )
+    .await;
+    check(
+        h,
+        "request-peering",
+        &format!("{VNET} {APP} --project {{project}} --project-vpc-id {unknown_vpc}"),
+        "--project-vpc-id",
+    )
+    .await;
+    check(
+        h,
+        "request-peering",
+        &format!("{VNET} {APP} --project {{project}} --project-vpc-id zzz"),
+        "--project-vpc-id",
+    )
+    .await;
+    check(h, "request-peering", &format!("{VNET} {APP}"), "--project").await;
+
+    check(
+        h,
         "accept-peering",
-        &[
-            "--subscription-id",
-            subscription,
-            "--resource-group",
-            group,
-            "--vnet-name",
-            vnet,
-            "--user-app-id",
-            "0b1c6a52-7f0e-4c4a-9d57-0e2b5a4c1f3e",
-            "--user-tenant-id",
-            &ready.user_tenant_id,
-            "--aiven-tenant-id",
-            &ready.aiven_tenant_id,
-            "--aiven-vnet-id",
-            "vnet-1",
-        ],
+        &format!("{VNET} {APP} --aiven-tenant-id {{aiven_tenant}} --aiven-vnet-id vnet-1"),
         "--aiven-vnet-id",
     )
     .await;
     check(
-        &harness,
+        h,
         "await-active",
-        &[
-            "--subscription-id",
-            subscription,
-            "--resource-group",
-            group,
-            "--vnet-name",
-            vnet,
-            "--project-vpc-id",
-            &ready.project_vpc_id,
-        ],
+        &format!("{VNET} --project-vpc-id {{vpc}}"),
         "--project",
     )
     .await;
     check(
-        &harness,
+        h,
         "await-active",
-        &[
-            "--subscription-id",
-            subscription,
-            "--resource-group",
-            group,
-            "--vnet-name",
-            vnet,
-            "--project",
-            &ready.aiven_project,
-            "--project-vpc-id",
-            &ready.project_vpc_id,
-            "--poll-interval",
-            "1ms",
-        ],
+        &format!("{VNET} --project {{project}} --project-vpc-id {{vpc}} --poll-interval 1ms"),
         "--poll-interval",
     )
     .await;
