@@ -802,12 +802,7 @@ fn upsert_application_by_unique_name(
             .iter_mut()
             .find(|application| application.object_id == existing.object_id)
         {
-            if let Some(display_name) = display_name {
-                stored.display_name = display_name;
-            }
-            if let Some(sign_in_audience) = sign_in_audience {
-                stored.sign_in_audience = sign_in_audience;
-            }
+            apply_application_changes(stored, display_name, sign_in_audience);
         }
         return empty_response(StatusCode::NO_CONTENT);
     }
@@ -862,13 +857,22 @@ fn update_application(
     if !caller.may_manage(stored) {
         return insufficient_privileges();
     }
+    apply_application_changes(stored, display_name, sign_in_audience);
+    empty_response(StatusCode::NO_CONTENT)
+}
+
+/// The part of a PATCH that changes an existing application.
+fn apply_application_changes(
+    stored: &mut Application,
+    display_name: Option<String>,
+    sign_in_audience: Option<String>,
+) {
     if let Some(display_name) = display_name {
         stored.display_name = display_name;
     }
     if let Some(sign_in_audience) = sign_in_audience {
         stored.sign_in_audience = sign_in_audience;
     }
-    empty_response(StatusCode::NO_CONTENT)
 }
 
 fn delete_application(

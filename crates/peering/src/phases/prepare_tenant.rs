@@ -308,19 +308,13 @@ async fn ensure_application(
         Some(application) => application,
         None => {
             // It existed but was not yet visible: wait for replication.
-            let wait = Wait::new(
-                format!("app registration {unique_name} to replicate"),
-                request.pacing.replication_timeout,
-                request.pacing.interval,
-            );
-            retry::until(&wait, |_| async {
-                match graph.application_by_unique_name(&unique_name).await {
-                    Ok(Some(application)) => Step::Done(application),
-                    Ok(None) => Step::retry(PhaseError::failed(format!(
-                        "app registration {unique_name} is not readable yet"
-                    ))),
-                    Err(error) => Step::Fail(PhaseError::from(error)),
-                }
+            despite_replication(&request.pacing, "reading the app registration", || async {
+                graph
+                    .application_by_unique_name(&unique_name)
+                    .await?
+                    .ok_or_else(|| {
+                        not_yet_visible(&format!("applications(uniqueName='{unique_name}')"))
+                    })
             })
             .await?
         }
@@ -348,6 +342,18 @@ pub fn federated_credential_name(subject: &str) -> String {
         .collect();
     name.truncate(110);
     format!("aiven-peering-{}", name.trim_matches('-'))
+}
+
+/// The error Graph gives for an object that has not replicated yet, for lookups that answer
+/// "absent" instead (so [`despite_replication`] retries them alike).
+fn not_yet_visible(what: &str) -> azure_api::AzureError {
+    azure_api::AzureError::Api {
+        method: "GET".into(),
+        url: what.to_string(),
+        status: 404,
+        code: "Request_ResourceNotFound".into(),
+        message: "not visible yet".into(),
+    }
 }
 
 /// Runs a Graph call on an object created moments ago, retrying while it has not replicated.
@@ -449,13 +455,7 @@ async fn ensure_stored_secret(
         graph
             .application(object_id)
             .await?
-            .ok_or_else(|| azure_api::AzureError::Api {
-                method: "GET".into(),
-                url: format!("applications/{object_id}"),
-                status: 404,
-                code: "Request_ResourceNotFound".into(),
-                message: "not visible yet".into(),
-            })
+            .ok_or_else(|| not_yet_visible(&format!("applications/{object_id}")))
     })
     .await?;
     let previous: Vec<String> = application

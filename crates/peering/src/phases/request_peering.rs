@@ -340,7 +340,7 @@ async fn create(
     vpc_id: &str,
     report: &mut Report,
     label: &str,
-) -> Result<PeeringConnection, PhaseError> {
+) -> Result<(), PhaseError> {
     let body = CreatePeering {
         peer_cloud_account: request.subscription_id.to_ascii_lowercase(),
         peer_resource_group: request.resource_group.to_ascii_lowercase(),
@@ -358,7 +358,7 @@ async fn create(
         &format!("state {}", created.state),
         Change::Created,
     );
-    Ok(created)
+    Ok(())
 }
 
 async fn wait_until_gone(
