@@ -100,9 +100,9 @@ async fn workflow(mode: Mode) {
             .keys()
             .map(String::as_str)
             .collect::<std::collections::BTreeSet<_>>(),
-        peering::state::outputs_of("prepare-tenant")
-            .iter()
-            .copied()
+        peering::Phase::PrepareTenant
+            .outputs()
+            .map(|output| output.name)
             .collect()
     );
 
