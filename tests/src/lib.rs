@@ -2,6 +2,7 @@
 //! in-process, runs the real step binaries against it as child processes with the client
 //! environment contract, and keeps every byte they print for leak scans.
 
+use api_core::env_vars;
 use cloud_sim::{Ready, Sim, SimConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,19 +32,22 @@ pub fn parse_github_output(text: &str) -> BTreeMap<String, String> {
 /// The environment a client process needs to use the simulator (the endpoint contract).
 pub fn client_env(ready: &Ready) -> Vec<(String, String)> {
     let pairs = [
-        ("AZURE_AUTHORITY_HOST", ready.authority_host.clone()),
+        (env_vars::AZURE_AUTHORITY_HOST, ready.authority_host.clone()),
         (
-            "AZURE_RESOURCE_MANAGER_ENDPOINT",
+            env_vars::AZURE_RESOURCE_MANAGER_ENDPOINT,
             ready.resource_manager.clone(),
         ),
-        ("AZURE_GRAPH_ENDPOINT", ready.graph.clone()),
-        ("AIVEN_WEB_URL", ready.aiven.clone()),
+        (env_vars::AZURE_GRAPH_ENDPOINT, ready.graph.clone()),
+        (env_vars::AIVEN_WEB_URL, ready.aiven.clone()),
         ("GITHUB_API_URL", ready.github.clone()),
         ("SSL_CERT_FILE", ready.ca_cert.display().to_string()),
-        ("AZURE_TENANT_ID", ready.user_tenant_id.clone()),
-        ("AZURE_CLIENT_ID", ready.admin_client_id.clone()),
-        ("AZURE_CLIENT_SECRET", ready.admin_client_secret.clone()),
-        ("AIVEN_AUTH_TOKEN", ready.aiven_token.clone()),
+        (env_vars::AZURE_TENANT_ID, ready.user_tenant_id.clone()),
+        (env_vars::AZURE_CLIENT_ID, ready.admin_client_id.clone()),
+        (
+            env_vars::AZURE_CLIENT_SECRET,
+            ready.admin_client_secret.clone(),
+        ),
+        (env_vars::AIVEN_AUTH_TOKEN, ready.aiven_token.clone()),
     ];
     pairs
         .into_iter()
@@ -193,8 +197,8 @@ impl Phase<'_> {
                 command.env(name, value);
             }
         }
-        command.env("PEERING_RETRY_INTERVAL", "100ms");
-        command.env("PEERING_LOG", "info");
+        command.env(env_vars::PEERING_RETRY_INTERVAL, "100ms");
+        command.env(env_vars::PEERING_LOG, "info");
         for (name, value) in client_env(self.harness.sim.ready()) {
             command.env(name, value);
         }

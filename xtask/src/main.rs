@@ -4,6 +4,7 @@ mod bench;
 mod codegen;
 mod demo;
 mod dist;
+mod tidy;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};

@@ -112,6 +112,10 @@ pub const PEERING_CREDENTIAL_LIFETIME: &str = "PEERING_CREDENTIAL_LIFETIME";
 pub const PEERING_ACCEPT_TIMEOUT: &str = "PEERING_ACCEPT_TIMEOUT";
 pub const PEERING_AWAIT_TIMEOUT: &str = "PEERING_AWAIT_TIMEOUT";
 
+/// The default name of the GitHub Actions secret that `prepare-tenant --store-secret-in` writes
+/// the app's password to; workflows pass it to the job as [`PEERING_USER_APP_SECRET`].
+pub const AIVEN_PEERING_APP_SECRET: &str = "AIVEN_PEERING_APP_SECRET";
+
 /// Test and CI tooling: where `.ci/run` installed the tools the tests use.
 pub const PEERING_CI_TOOLS: &str = "PEERING_CI_TOOLS";
 /// Set by CI systems; the tests fail instead of skipping when a tool is missing.

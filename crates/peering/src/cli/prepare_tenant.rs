@@ -90,7 +90,7 @@ pub struct Args {
     #[arg(
         long,
         env = env_vars::PEERING_SECRET_NAME,
-        default_value = "AIVEN_PEERING_APP_SECRET"
+        default_value = env_vars::AIVEN_PEERING_APP_SECRET
     )]
     pub secret_name: String,
     /// Lifetime of the stored app password.
