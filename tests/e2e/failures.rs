@@ -1,6 +1,10 @@
-//! The failure modes users meet, each with a clear message and the right exit code.
+//! The failure modes users meet, each with a clear message and the right exit code, and the
+//! slow or unreliable behaviours of the real services that the phases must ride out.
 
-use tests::Harness;
+use crate::procedure::{Mode, assert_final_state};
+use cloud_sim::{Faults, PasswordCredential, SimConfig};
+use std::time::{Duration, SystemTime};
+use tests::{Harness, Run};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_without_application_administrator_is_told_so() {
@@ -22,6 +26,7 @@ async fn an_admin_without_application_administrator_is_told_so() {
         "{}",
         run.stderr
     );
+    harness.assert_no_secret_leaked();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -66,7 +71,105 @@ async fn invalid_specification_is_explained_and_recreate_fixes_it() {
         .assert_success();
     harness.accept_peering().run().await.assert_success();
     harness.await_active().run().await.assert_success();
-    crate::procedure::assert_final_state(&harness);
+    assert_final_state(&harness);
+    harness.assert_no_secret_leaked();
+}
+
+/// Aiven checks its `peer/action` grant before Azure applies the role assignment that
+/// prepare-tenant made moments ago: the first connection fails, and request-peering
+/// re-creates it (within its grant grace); the second is checked after the grant applies.
+#[tokio::test(flavor = "multi_thread")]
+async fn aivens_grant_check_before_role_propagation_is_ridden_out_by_recreating() {
+    let mut config = SimConfig::fast();
+    config.delays.spread_percent = 0;
+    config.delays.role_propagation = Duration::from_millis(800);
+    config.delays.aiven_pending_peer_delay = Duration::from_millis(50);
+    // Deleting the first connection outlasts the propagation, so one re-creation suffices.
+    config.delays.aiven_delete_delay = Duration::from_millis(1500);
+    let harness = Harness::start_with(config).await;
+    harness.prepare_tenant().run().await.assert_success();
+    let before = harness.sim.requests().len();
+    let run = harness.request_peering().run().await;
+    run.assert_success();
+    assert_eq!(run.output("peering_state"), "PENDING_PEER");
+    let aiven_writes: Vec<String> = harness.sim.requests()[before..]
+        .iter()
+        .filter(|record| record.service == "aiven" && record.write)
+        .map(|record| record.method.clone())
+        .collect();
+    assert!(
+        aiven_writes
+            .iter()
+            .filter(|method| *method == "DELETE")
+            .count()
+            >= 1
+            && aiven_writes
+                .iter()
+                .filter(|method| *method == "POST")
+                .count()
+                >= 2,
+        "the connection was re-created after Aiven's early check: {aiven_writes:?}"
+    );
+    harness.accept_peering().run().await.assert_success();
+    harness.await_active().run().await.assert_success();
+    assert_final_state(&harness);
+    harness.assert_no_secret_leaked();
+}
+
+/// The statuses `service` answered to writes on routes ending in `route_end`, in order.
+fn write_statuses(harness: &Harness, service: &str, route_end: &str) -> Vec<u16> {
+    harness
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|record| {
+            record.service == service && record.write && record.route.ends_with(route_end)
+        })
+        .map(|record| record.status)
+        .collect()
+}
+
+/// A service principal created moments ago is unknown to Azure RBAC for a while even when the
+/// assignment names `principalType`: prepare-tenant retries the assignment.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_brand_new_principal_unknown_to_rbac_is_waited_for() {
+    let mut config = SimConfig::fast();
+    config.delays.spread_percent = 0;
+    config.delays.assignment_principal_lag = Duration::from_millis(1200);
+    config.delays.role_definition_replication = Duration::ZERO;
+    let harness = Harness::start_with(config).await;
+    harness.prepare_tenant().run().await.assert_success();
+    let statuses = write_statuses(&harness, "arm", "/roleAssignments/{id}");
+    assert!(
+        statuses.contains(&400) && statuses.last().is_some_and(|status| *status < 300),
+        "the assignment was refused (PrincipalNotFound), then made: {statuses:?}"
+    );
+    harness.request_peering().run().await.assert_success();
+    harness.accept_peering().run().await.assert_success();
+    harness.await_active().run().await.assert_success();
+    assert_final_state(&harness);
+}
+
+/// A custom role is not assignable right after its PUT (RoleDefinitionDoesNotExist):
+/// prepare-tenant retries the assignment.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_role_not_assignable_yet_is_waited_for() {
+    let mut config = SimConfig::fast();
+    config.delays.spread_percent = 0;
+    config.delays.role_definition_replication = Duration::from_millis(1200);
+    config.delays.assignment_principal_lag = Duration::ZERO;
+    let harness = Harness::start_with(config).await;
+    let run = harness.prepare_tenant().run().await;
+    run.assert_success();
+    let statuses = write_statuses(&harness, "arm", "/roleAssignments/{id}");
+    assert!(
+        statuses.contains(&400) && statuses.last().is_some_and(|status| *status < 300),
+        "the assignment was refused (RoleDefinitionDoesNotExist), then made: {statuses:?}"
+    );
+    harness.request_peering().run().await.assert_success();
+    harness.accept_peering().run().await.assert_success();
+    harness.await_active().run().await.assert_success();
+    assert_final_state(&harness);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -83,14 +186,13 @@ async fn await_active_times_out_with_exit_3_and_can_be_rerun() {
     assert!(run.stderr.contains("PENDING_PEER"), "{}", run.stderr);
     harness.accept_peering().run().await.assert_success();
     harness.await_active().run().await.assert_success();
+    harness.assert_no_secret_leaked();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_disconnected_peering_is_deleted_and_recreated() {
-    let harness = Harness::start().await;
-    harness.run_procedure().await;
+/// Aiven deleted and re-created its side: ours is Disconnected, theirs Initiated. A plain
+/// PUT would leave ours Disconnected, as real Azure does.
+pub fn disconnect_the_user_side(harness: &Harness) {
     let vnet_id = harness.ready().vnet_id.clone();
-    // Aiven deleted and re-created its side: ours is Disconnected, theirs Initiated.
     harness.sim.with_world(|world| {
         for vnet in world.virtual_networks.iter_mut() {
             let ours = vnet.id().eq_ignore_ascii_case(&vnet_id);
@@ -99,10 +201,74 @@ async fn a_disconnected_peering_is_deleted_and_recreated() {
             }
         }
     });
+}
+
+/// A short-lived password an accept-peering run minted before it was killed, long expired.
+pub fn leave_an_ephemeral_password(harness: &Harness) {
+    let ready = harness.ready().clone();
+    harness.sim.with_world(|world| {
+        let app = world
+            .applications
+            .iter_mut()
+            .find(|app| {
+                app.tenant_id == ready.user_tenant_id
+                    && app.app_id != ready.admin_client_id
+                    && app.app_id != ready.aiven_app_id
+            })
+            .expect("the user's app");
+        let now = SystemTime::now();
+        app.password_credentials.push(PasswordCredential {
+            key_id: uuid_of_time(now),
+            display_name: Some(format!(
+                "{} 2020-01-01T00:00:00Z",
+                peering::phases::accept_peering::EPHEMERAL_PASSWORD_PREFIX
+            )),
+            hint: "lef".to_string(),
+            start_time: now - Duration::from_secs(7200),
+            end_time: now - Duration::from_secs(3600),
+            usable_at: std::time::Instant::now(),
+            secret_sha256: vec![0; 32],
+        });
+    });
+}
+
+fn uuid_of_time(time: SystemTime) -> String {
+    let nanos = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let hex = format!("{nanos:032x}");
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disconnected_peering_is_deleted_and_recreated() {
+    let harness = Harness::start().await;
+    harness.run_procedure().await;
+    let vnet_id = harness.ready().vnet_id.clone();
+    disconnect_the_user_side(&harness);
+    let before = harness.sim.requests().len();
     let run = harness.accept_peering().run().await;
     run.assert_success();
     assert!(run.stderr.contains("Disconnected"), "{}", run.stderr);
     assert_eq!(run.output("user_peering_state"), "Connected");
+    let deleted = harness.sim.requests()[before..].iter().any(|record| {
+        record.service == "arm"
+            && record.method == "DELETE"
+            && record.route.contains("/virtualNetworkPeerings/")
+            && record.status < 300
+    });
+    assert!(
+        deleted,
+        "the Disconnected peering was deleted before it was re-created"
+    );
     harness.sim.with_world(|world| {
         let vnet = world
             .virtual_networks
@@ -112,18 +278,143 @@ async fn a_disconnected_peering_is_deleted_and_recreated() {
         assert_eq!(vnet.peerings.len(), 1);
         assert_eq!(vnet.peerings[0].peering_state, "Connected");
     });
+    harness.assert_no_secret_leaked();
+}
+
+/// Runs one phase until it succeeds: a 500 or a dropped connection on a POST is not retried
+/// inside the process (the write may have happened), so the phase fails and its re-run, which
+/// looks before it writes, recovers. Any other failure fails the test.
+async fn until_it_succeeds<'a>(harness: &'a Harness, phase: impl Fn() -> tests::Phase<'a>) -> Run {
+    for _ in 0..8 {
+        let before = harness.sim.requests().len();
+        let run = phase().run().await;
+        if run.code == 0 {
+            return run;
+        }
+        let faulted = harness.sim.requests()[before..]
+            .iter()
+            .any(|record| record.fault.is_some());
+        assert!(
+            run.code == 1 && faulted,
+            "a failure no injected fault explains (exit {}):\n{}",
+            run.code,
+            run.stderr
+        );
+    }
+    panic!("the phase did not get through the faults in 8 runs");
+}
+
+async fn procedure_through_faults(faults: Faults) -> Harness {
+    let harness = Harness::start().await;
+    harness.sim.set_faults(faults);
+    until_it_succeeds(&harness, || harness.prepare_tenant()).await;
+    until_it_succeeds(&harness, || harness.request_peering()).await;
+    until_it_succeeds(&harness, || harness.accept_peering()).await;
+    until_it_succeeds(&harness, || harness.await_active()).await;
+    harness.sim.set_faults(Faults::default());
+    assert_final_state(&harness);
+    harness.assert_no_secret_leaked();
+    harness
+}
+
+/// The faults a run met, by service.
+fn faults_met(harness: &Harness, service: &str) -> Vec<String> {
+    let mut faults: Vec<String> = harness
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|record| record.service == service)
+        .filter_map(|record| record.fault)
+        .collect();
+    faults.sort();
+    faults.dedup();
+    faults
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn transient_faults_are_retried() {
+async fn throttling_server_errors_and_dropped_connections_are_ridden_out() {
+    let harness = procedure_through_faults(Faults {
+        rate_429: 0.06,
+        rate_500: 0.06,
+        rate_503: 0.06,
+        rate_drop: 0.06,
+        seed: 7,
+        ..Faults::default()
+    })
+    .await;
+    let mut met: Vec<String> = ["arm", "graph", "aiven"]
+        .iter()
+        .flat_map(|service| faults_met(&harness, service))
+        .collect();
+    met.sort();
+    met.dedup();
+    assert_eq!(
+        met,
+        ["429", "500", "503", "drop"],
+        "every kind of fault fired"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_endpoint_and_the_actions_oidc_endpoint_may_fail_too() {
     let harness = Harness::start().await;
-    harness.sim.set_faults(cloud_sim::Faults {
+    harness.sim.set_faults(Faults {
         rate_429: 0.1,
         rate_503: 0.1,
-        seed: 7,
-        ..Default::default()
+        rate_drop: 0.1,
+        token_faults: true,
+        seed: 11,
+        ..Faults::default()
     });
-    harness.run_procedure().await;
-    harness.sim.set_faults(cloud_sim::Faults::default());
-    crate::procedure::assert_final_state(&harness);
+    let mode = Mode::Federated;
+    until_it_succeeds(&harness, || mode.prepare(&harness)).await;
+    until_it_succeeds(&harness, || harness.request_peering()).await;
+    until_it_succeeds(&harness, || mode.accept(&harness)).await;
+    until_it_succeeds(&harness, || harness.await_active()).await;
+    harness.sim.set_faults(Faults::default());
+    for service in ["identity", "github"] {
+        let met = faults_met(&harness, service);
+        assert!(
+            !met.is_empty(),
+            "token requests to {service} met faults: {met:?}"
+        );
+    }
+    let oidc_faulted = harness
+        .sim
+        .requests()
+        .iter()
+        .any(|record| record.path.starts_with("/_oidc/") && record.fault.is_some());
+    assert!(
+        oidc_faulted,
+        "the Actions OIDC endpoint failed at least once"
+    );
+    crate::procedure::assert_final_state_named(&harness, Mode::Federated.snapshot());
+    harness.assert_no_secret_leaked();
+}
+
+/// CI OIDC tokens live minutes, a wait may take longer: accept-peering fetches a fresh one
+/// for every sign-in. Here each lives one second and Aiven's grant takes longer than that.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oidc_token_is_fetched_afresh_for_every_sign_in() {
+    let mut config = SimConfig::fast();
+    config.delays.spread_percent = 0;
+    config.delays.oidc_token_lifetime = Duration::from_secs(1);
+    config.delays.aiven_grant_lag = Duration::from_millis(2500);
+    let harness = Harness::start_with(config).await;
+    Mode::Federated.run_procedure(&harness).await;
+    let fetched: Vec<u64> = harness
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|record| record.path.starts_with("/_oidc/") && record.status == 200)
+        .map(|record| record.at_millis)
+        .collect();
+    let span = fetched.last().unwrap_or(&0) - fetched.first().unwrap_or(&0);
+    assert!(
+        fetched.len() >= 3 && span > 1000,
+        "the phase kept signing in for longer than one token lives ({} tokens over {span} ms)",
+        fetched.len()
+    );
+    crate::procedure::assert_final_state_named(&harness, Mode::Federated.snapshot());
+    harness.assert_no_secret_leaked();
 }
