@@ -385,57 +385,61 @@ impl Harness {
         }
     }
 
-    /// `prepare-tenant` for the seeded VNet with the state file.
-    pub fn prepare_tenant(&self) -> Phase<'_> {
+    /// A phase with the arguments the standard procedure gives it (the seeded VNet, project
+    /// and VPC, the state file, the harness's poll interval).
+    pub fn procedure_phase(&self, phase: peering::Phase) -> Phase<'_> {
         let ready = self.ready();
-        self.phase("prepare-tenant").args([
-            "--subscription-id".to_string(),
-            ready.subscription_id.clone(),
-            "--resource-group".to_string(),
-            ready.resource_group.clone(),
-            "--vnet-name".to_string(),
-            ready.vnet_name.clone(),
+        let state = [
             "--state".to_string(),
             self.state_file().display().to_string(),
-        ])
+        ];
+        let poll = ["--poll-interval".to_string(), self.poll_interval.clone()];
+        let step = self.phase(phase.name()).args(state);
+        match phase {
+            peering::Phase::PrepareTenant => step.args([
+                "--subscription-id".to_string(),
+                ready.subscription_id.clone(),
+                "--resource-group".to_string(),
+                ready.resource_group.clone(),
+                "--vnet-name".to_string(),
+                ready.vnet_name.clone(),
+            ]),
+            peering::Phase::RequestPeering => step
+                .args([
+                    "--project".to_string(),
+                    ready.aiven_project.clone(),
+                    "--project-vpc-id".to_string(),
+                    ready.project_vpc_id.clone(),
+                ])
+                .args(poll),
+            peering::Phase::AwaitActive => step.args(poll),
+            // Every other phase finds what it needs in the state file.
+            _ => step,
+        }
+    }
+
+    /// `prepare-tenant` for the seeded VNet with the state file.
+    pub fn prepare_tenant(&self) -> Phase<'_> {
+        self.procedure_phase(peering::Phase::PrepareTenant)
     }
 
     pub fn request_peering(&self) -> Phase<'_> {
-        let ready = self.ready();
-        self.phase("request-peering").args([
-            "--project".to_string(),
-            ready.aiven_project.clone(),
-            "--project-vpc-id".to_string(),
-            ready.project_vpc_id.clone(),
-            "--poll-interval".to_string(),
-            self.poll_interval.clone(),
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.procedure_phase(peering::Phase::RequestPeering)
     }
 
     pub fn accept_peering(&self) -> Phase<'_> {
-        self.phase("accept-peering").args([
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.procedure_phase(peering::Phase::AcceptPeering)
     }
 
     pub fn await_active(&self) -> Phase<'_> {
-        self.phase("await-active").args([
-            "--poll-interval".to_string(),
-            self.poll_interval.clone(),
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.procedure_phase(peering::Phase::AwaitActive)
     }
 
-    /// Runs the four phases in order, each required to succeed.
+    /// Runs the procedure's phases in order, each required to succeed.
     pub async fn run_procedure(&self) {
-        self.prepare_tenant().run().await.assert_success();
-        self.request_peering().run().await.assert_success();
-        self.accept_peering().run().await.assert_success();
-        self.await_active().run().await.assert_success();
+        for phase in peering::Phase::procedure() {
+            self.procedure_phase(phase).run().await.assert_success();
+        }
     }
 
     /// Keeps text printed by something else (a CI runner running the binaries) for the leak scan.
