@@ -567,7 +567,15 @@ fn files_below(directory: &Path) -> Vec<PathBuf> {
     if let Ok(entries) = std::fs::read_dir(directory) {
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            // Links point at the built binaries (the runner imitation's install directory),
+            // which the binaries never write.
+            if kind.is_symlink() {
+                continue;
+            }
+            if kind.is_dir() {
                 files.extend(files_below(&path));
             } else {
                 files.push(path);
