@@ -357,38 +357,54 @@ async fn throttling_server_errors_and_dropped_connections_are_ridden_out() {
     );
 }
 
+/// A burst of `count` faults of one kind on the next faultable requests, token requests
+/// included.
+fn burst(kind: &str, count: u64) -> Faults {
+    let mut faults = Faults {
+        token_faults: true,
+        max_faults: Some(count),
+        ..Faults::default()
+    };
+    match kind {
+        "drop" => faults.rate_drop = 1.0,
+        "429" => faults.rate_429 = 1.0,
+        _ => faults.rate_503 = 1.0,
+    }
+    faults
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_token_endpoint_and_the_actions_oidc_endpoint_may_fail_too() {
     let harness = Harness::start().await;
-    harness.sim.set_faults(Faults {
-        rate_429: 0.1,
-        rate_503: 0.1,
-        rate_drop: 0.1,
-        token_faults: true,
-        seed: 11,
-        ..Faults::default()
-    });
     let mode = Mode::Federated;
-    until_it_succeeds(&harness, || mode.prepare(&harness)).await;
-    until_it_succeeds(&harness, || harness.request_peering()).await;
-    until_it_succeeds(&harness, || mode.accept(&harness)).await;
-    until_it_succeeds(&harness, || harness.await_active()).await;
+    // prepare-tenant's first requests are the admin's token requests: their connections drop.
+    harness.sim.set_faults(burst("drop", 2));
+    mode.prepare(&harness).run().await.assert_success();
+    harness.sim.set_faults(burst("429", 2));
+    harness.request_peering().run().await.assert_success();
+    // accept-peering's first request asks the Actions OIDC endpoint for the job's token.
+    harness.sim.set_faults(burst("503", 2));
+    mode.accept(&harness).run().await.assert_success();
     harness.sim.set_faults(Faults::default());
-    for service in ["identity", "github"] {
-        let met = faults_met(&harness, service);
-        assert!(
-            !met.is_empty(),
-            "token requests to {service} met faults: {met:?}"
-        );
-    }
-    let oidc_faulted = harness
-        .sim
-        .requests()
-        .iter()
-        .any(|record| record.path.starts_with("/_oidc/") && record.fault.is_some());
-    assert!(
-        oidc_faulted,
-        "the Actions OIDC endpoint failed at least once"
+    harness.await_active().run().await.assert_success();
+    let met = |service: &str, path_start: &str| -> Vec<String> {
+        harness
+            .sim
+            .requests()
+            .into_iter()
+            .filter(|record| record.service == service && record.path.starts_with(path_start))
+            .filter_map(|record| record.fault)
+            .collect()
+    };
+    assert_eq!(
+        met("identity", "/"),
+        ["drop", "drop"],
+        "the token endpoint failed"
+    );
+    assert_eq!(
+        met("github", "/_oidc/"),
+        ["503", "503"],
+        "the OIDC endpoint failed"
     );
     crate::procedure::assert_final_state_named(&harness, Mode::Federated.snapshot());
     harness.assert_no_secret_leaked();
@@ -418,5 +434,46 @@ async fn an_oidc_token_is_fetched_afresh_for_every_sign_in() {
         fetched.len()
     );
     crate::procedure::assert_final_state_named(&harness, Mode::Federated.snapshot());
+    harness.assert_no_secret_leaked();
+}
+
+/// In federated and stored modes accept-peering's first look at the VNet's peerings uses the
+/// app's own identity, whose role prepare-tenant granted moments ago: it waits for the role to
+/// apply instead of failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apps_first_look_waits_for_its_role_to_apply() {
+    let harness = Harness::start().await;
+    let mode = Mode::Stored;
+    mode.prepare(&harness).run().await.assert_success();
+    harness.request_peering().run().await.assert_success();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(harness.state_file()).unwrap()).unwrap();
+    let user_sp = state["user_sp_id"].as_str().unwrap().to_string();
+    // The app's role on the VNet was (re)granted just now: it applies in a second.
+    harness.sim.with_world(|world| {
+        for assignment in world
+            .role_assignments
+            .iter_mut()
+            .filter(|assignment| assignment.principal_id == user_sp)
+        {
+            assignment.effective_at = std::time::Instant::now() + Duration::from_secs(1);
+        }
+    });
+    let before = harness.sim.requests().len();
+    mode.accept(&harness).run().await.assert_success();
+    let refused_reads = harness.sim.requests()[before..]
+        .iter()
+        .filter(|record| {
+            record.method == "GET"
+                && record.route.ends_with("/virtualNetworkPeerings")
+                && record.status == 403
+        })
+        .count();
+    assert!(
+        refused_reads > 0,
+        "the first look was refused before the role applied"
+    );
+    harness.await_active().run().await.assert_success();
+    crate::procedure::assert_final_state_named(&harness, mode.snapshot());
     harness.assert_no_secret_leaked();
 }

@@ -238,6 +238,9 @@ pub struct Faults {
     pub hold_write: Option<WriteSelector>,
     /// The random faults above also hit the token endpoint and the Actions OIDC endpoint.
     pub token_faults: bool,
+    /// At most this many random faults from now (with a rate of 1, exactly the next N
+    /// faultable requests fail); `None` = no limit.
+    pub max_faults: Option<u64>,
     /// Seed of the fault randomness.
     pub seed: u64,
 }

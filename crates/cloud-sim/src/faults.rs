@@ -20,6 +20,8 @@ pub(crate) struct FaultState {
     pub writes_seen: u64,
     /// Writes matching `faults.hold_write` seen since the faults were set.
     pub hold_matches_seen: u64,
+    /// Random faults injected since the faults were set (for `max_faults`).
+    pub random_faults_injected: u64,
 }
 
 pub(crate) fn new_fault_state(faults: Faults) -> FaultState {
@@ -28,6 +30,7 @@ pub(crate) fn new_fault_state(faults: Faults) -> FaultState {
         faults,
         writes_seen: 0,
         hold_matches_seen: 0,
+        random_faults_injected: 0,
     }
 }
 
@@ -159,34 +162,46 @@ pub(crate) fn decide_fault(shared: &Shared, candidate: &Candidate) -> (Duration,
             };
         }
     }
+    if state
+        .faults
+        .max_faults
+        .is_some_and(|most| state.random_faults_injected >= most)
+    {
+        return (latency, FaultDecision::None);
+    }
     let draw: f64 = state.generator.r#gen();
-    let faults = &state.faults;
-    let mut threshold = faults.rate_drop.max(0.0);
-    if draw < threshold {
-        return (latency, FaultDecision::Drop);
+    let decision = draw_fault(&state.faults, draw);
+    if !matches!(decision, FaultDecision::None) {
+        state.random_faults_injected += 1;
     }
-    threshold += faults.rate_429.max(0.0);
-    if draw < threshold {
-        return (
-            latency,
+    (latency, decision)
+}
+
+/// The random fault a draw in [0, 1) picks.
+fn draw_fault(faults: &Faults, draw: f64) -> FaultDecision {
+    let choices = [
+        (faults.rate_drop, FaultDecision::Drop),
+        (
+            faults.rate_429,
             FaultDecision::Status(StatusCode::TOO_MANY_REQUESTS, "429"),
-        );
-    }
-    threshold += faults.rate_500.max(0.0);
-    if draw < threshold {
-        return (
-            latency,
+        ),
+        (
+            faults.rate_500,
             FaultDecision::Status(StatusCode::INTERNAL_SERVER_ERROR, "500"),
-        );
-    }
-    threshold += faults.rate_503.max(0.0);
-    if draw < threshold {
-        return (
-            latency,
+        ),
+        (
+            faults.rate_503,
             FaultDecision::Status(StatusCode::SERVICE_UNAVAILABLE, "503"),
-        );
+        ),
+    ];
+    let mut threshold = 0.0;
+    for (rate, decision) in choices {
+        threshold += rate.max(0.0);
+        if draw < threshold {
+            return decision;
+        }
     }
-    (latency, FaultDecision::None)
+    FaultDecision::None
 }
 
 /// A transient failure in the service's own error shape.

@@ -177,6 +177,7 @@ impl ServeArguments {
                 },
                 hold_write: None,
                 token_faults: self.token_faults,
+                max_faults: None,
                 seed: self.seed,
             },
             port: self.port,
