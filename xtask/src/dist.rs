@@ -457,3 +457,96 @@ mod tests {
         }
     }
 }
+
+/// The Dockerfile packs the image from the archives `dist` writes: its unpack step, run here on
+/// a freshly packaged archive, must leave exactly the executable and every phase name.
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+
+    fn dockerfile() -> String {
+        std::fs::read_to_string(crate::root().join("Dockerfile")).unwrap()
+    }
+
+    /// The shell script of the Dockerfile's `RUN` instruction, its absolute paths moved under
+    /// `$ROOT`.
+    fn unpack_script() -> String {
+        let text = dockerfile();
+        let mut lines = text.lines().skip_while(|line| !line.starts_with("RUN "));
+        let mut script = String::new();
+        for line in lines.by_ref() {
+            let line = line.strip_prefix("RUN ").unwrap_or(line);
+            match line.strip_suffix('\\') {
+                Some(continued) => script.push_str(continued),
+                None => {
+                    script.push_str(line);
+                    break;
+                }
+            }
+            script.push('\n');
+        }
+        let mut moved = script;
+        for directory in ["/dist", "/unpacked", "/release", "/documents"] {
+            moved = moved.replace(&format!(" {directory}"), &format!(" $ROOT{directory}"));
+            moved = moved.replace(&format!("\"{directory}"), &format!("\"$ROOT{directory}"));
+        }
+        moved
+    }
+
+    #[test]
+    fn the_dockerfile_unpack_step_leaves_the_executable_and_every_phase_name() {
+        if !cfg!(unix) {
+            return;
+        }
+        let directory = tempfile::tempdir().unwrap();
+        let executable = directory.path().join("tool");
+        std::fs::write(&executable, b"stand-in").unwrap();
+        for (architecture, target) in [
+            ("amd64", "x86_64-unknown-linux-musl"),
+            ("arm64", "aarch64-unknown-linux-musl"),
+        ] {
+            assert!(RELEASE_TARGETS.contains(&target));
+            let root = directory.path().join(architecture);
+            package(&executable, target, &root.join("dist")).unwrap();
+            let output = Command::new("sh")
+                .arg("-c")
+                .arg(unpack_script())
+                .env("ROOT", &root)
+                .env("TARGETARCH", architecture)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}\n{}",
+                unpack_script(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let mut found: Vec<String> = std::fs::read_dir(root.join("release"))
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().to_string())
+                .collect();
+            found.sort();
+            let mut expected: Vec<String> = phase_names()
+                .into_iter()
+                .chain([EXECUTABLE])
+                .map(str::to_string)
+                .collect();
+            expected.sort();
+            assert_eq!(found, expected, "{architecture}");
+            let mut documents: Vec<String> = std::fs::read_dir(root.join("documents"))
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().to_string())
+                .collect();
+            documents.sort();
+            assert_eq!(documents, DOCUMENTS);
+        }
+    }
+
+    #[test]
+    fn the_image_copies_the_unpacked_release_whole_and_has_no_entrypoint() {
+        let text = dockerfile();
+        assert!(text.contains("\nCOPY --from=unpack /release/ /usr/local/bin/\n"));
+        assert!(!text.contains("\nENTRYPOINT"));
+        assert!(!text.contains("\nCMD"));
+    }
+}
