@@ -61,13 +61,26 @@ fn run(mut command: Command) {
 
 fn workflows() -> Vec<String> {
     let mut all = files(".github/workflows", "yml");
-    all.push(
-        root()
-            .join("examples/github/peering.yml")
-            .display()
-            .to_string(),
-    );
+    all.extend(files("examples/github", "yml"));
     all
+}
+
+/// The README's "In GitHub Actions" and "In GitLab CI" sections start with the example files the
+/// other tests lint and run, verbatim, so that what a reader copies is what is tested.
+#[test]
+fn readme_sections_start_with_the_tested_examples() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for (section, example) in [
+        ("## In GitHub Actions\n", "examples/github/quickstart.yml"),
+        ("## In GitLab CI\n", "examples/gitlab/peering.gitlab-ci.yml"),
+    ] {
+        let text = std::fs::read_to_string(root().join(example)).unwrap();
+        let start = readme.find(section).expect(section) + section.len();
+        assert!(
+            readme[start..].starts_with(&format!("\n```yaml\n{text}```\n")),
+            "README's {section} must start with {example} in a yaml block"
+        );
+    }
 }
 
 #[test]
