@@ -1,5 +1,6 @@
 //! Bad input exits 2, names the input, and changes nothing remotely.
 
+use api_core::env_vars;
 use tests::Harness;
 
 /// Runs `phase` with `command_line` (words split on spaces; `{sub}`, `{rg}`, `{vnet}`,
@@ -174,10 +175,14 @@ async fn a_missing_aiven_token_is_invalid_input() {
     let before = harness.write_count();
     let run = harness
         .request_peering()
-        .env_remove("AIVEN_AUTH_TOKEN")
+        .env_remove(env_vars::AIVEN_AUTH_TOKEN)
         .run()
         .await;
     run.assert_code(2);
-    assert!(run.stderr.contains("AIVEN_AUTH_TOKEN"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(env_vars::AIVEN_AUTH_TOKEN),
+        "{}",
+        run.stderr
+    );
     assert_eq!(harness.writes_since(before), Vec::<String>::new());
 }

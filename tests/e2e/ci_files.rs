@@ -4,6 +4,7 @@
 //! installed by `.ci/run` into `target/ci-tools`. Outside CI, a missing tool skips its check with a notice;
 //! under CI (`CI` set) it is a failure.
 
+use api_core::env_vars;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,7 +16,7 @@ fn root() -> PathBuf {
 }
 
 fn tool(relative: &str) -> Option<PathBuf> {
-    let tools = std::env::var("PEERING_CI_TOOLS")
+    let tools = std::env::var(env_vars::PEERING_CI_TOOLS)
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target/ci-tools"));
     let path = tools.join(relative);

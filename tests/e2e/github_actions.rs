@@ -2,6 +2,7 @@
 //! `GITHUB_OUTPUT`/`GITHUB_ENV`/`GITHUB_STEP_SUMMARY` files, the next job's inputs taken only
 //! from the previous jobs' outputs, in each credential mode.
 
+use api_core::env_vars;
 use std::collections::BTreeMap;
 use tests::{Harness, Phase, parse_github_output};
 
@@ -32,10 +33,7 @@ async fn job(
         .env("GITHUB_ENV", environment.display().to_string());
     // What the generated action does: every non-empty input becomes PEERING_<NAME>.
     for (name, value) in inputs {
-        phase = phase.env(
-            format!("PEERING_{}", name.to_ascii_uppercase()),
-            value.clone(),
-        );
+        phase = phase.env(env_vars::for_output(name), value.clone());
     }
     let run = phase.run().await;
     run.assert_success();
@@ -55,10 +53,16 @@ async fn job(
 async fn workflow(mode: Mode) {
     let harness = Harness::start().await;
     let ready = harness.ready().clone();
-    let admin = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"];
+    let admin = [
+        env_vars::AZURE_TENANT_ID,
+        env_vars::AZURE_CLIENT_ID,
+        env_vars::AZURE_CLIENT_SECRET,
+    ];
 
     // Job 1: prepare-tenant, with the admin identity (environment-protected secrets).
-    let mut prepare = harness.phase("prepare-tenant").env("AIVEN_AUTH_TOKEN", "");
+    let mut prepare = harness
+        .phase("prepare-tenant")
+        .env(env_vars::AIVEN_AUTH_TOKEN, "");
     match mode {
         Mode::Ephemeral => {}
         Mode::Federated => {
@@ -100,9 +104,9 @@ async fn workflow(mode: Mode) {
             .keys()
             .map(String::as_str)
             .collect::<std::collections::BTreeSet<_>>(),
-        peering::state::outputs_of("prepare-tenant")
-            .iter()
-            .copied()
+        peering::Phase::PrepareTenant
+            .outputs()
+            .map(|output| output.name)
             .collect()
     );
 
@@ -123,7 +127,7 @@ async fn workflow(mode: Mode) {
     inputs.extend(requested.clone());
     let mut accept = harness
         .phase("accept-peering")
-        .env_remove("AIVEN_AUTH_TOKEN");
+        .env_remove(env_vars::AIVEN_AUTH_TOKEN);
     match mode {
         Mode::Ephemeral => {}
         Mode::Federated => {
@@ -150,12 +154,12 @@ async fn workflow(mode: Mode) {
                 .github_secret(
                     &ready.github_repository,
                     Some("production"),
-                    "AIVEN_PEERING_APP_SECRET",
+                    env_vars::AIVEN_PEERING_APP_SECRET,
                 )
                 .expect("prepare-tenant stored the app password in the environment secret");
             accept = accept
                 .args(["--credential", "stored"])
-                .env("PEERING_USER_APP_SECRET", secret);
+                .env(env_vars::PEERING_USER_APP_SECRET, secret);
         }
     }
     let accepted = job(&harness, "accept-peering", accept, &inputs).await;
@@ -262,15 +266,18 @@ async fn gitlab_dotenv_reports_feed_the_next_job() {
         );
         let (key, value) = line.split_once('=').unwrap();
         assert!(
-            key.starts_with("PEERING_")
+            key.starts_with(env_vars::PEERING_PREFIX)
                 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
             "{key}"
         );
         next = next.env(key, value);
     }
     let run = next
-        .env("PEERING_AIVEN_PROJECT", ready.aiven_project.clone())
-        .env("PEERING_AIVEN_PROJECT_VPC_ID", ready.project_vpc_id.clone())
+        .env(env_vars::PEERING_AIVEN_PROJECT, ready.aiven_project.clone())
+        .env(
+            env_vars::PEERING_AIVEN_PROJECT_VPC_ID,
+            ready.project_vpc_id.clone(),
+        )
         .run()
         .await;
     run.assert_success();

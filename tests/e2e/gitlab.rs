@@ -4,6 +4,7 @@
 //! dotenv reports, and accept-peering signs the app in with the job's id_token (federated mode).
 
 use crate::procedure::assert_final_state_without_state_file;
+use api_core::env_vars;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tests::Harness;
@@ -13,7 +14,7 @@ fn gitlab_ci_local() -> Option<PathBuf> {
         .parent()
         .unwrap()
         .to_path_buf();
-    let tools = std::env::var("PEERING_CI_TOOLS")
+    let tools = std::env::var(env_vars::PEERING_CI_TOOLS)
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target/ci-tools"));
     let path = tools.join("node_modules/.bin/gitlab-ci-local");
@@ -111,12 +112,12 @@ async fn the_gitlab_example_pipeline_reaches_active() {
         ("VNET_SUBSCRIPTION_ID".into(), ready.subscription_id.clone()),
         ("VNET_RESOURCE_GROUP".into(), ready.resource_group.clone()),
         ("VNET_NAME".into(), ready.vnet_name.clone()),
-        ("AIVEN_PROJECT".into(), ready.aiven_project.clone()),
-        ("AIVEN_PROJECT_VPC_ID".into(), ready.project_vpc_id.clone()),
-        ("PEERING_RETRY_INTERVAL".into(), "100ms".into()),
-        ("PEERING_POLL_INTERVAL".into(), "100ms".into()),
-        ("PEERING_FEDERATED_ISSUER".into(), issuer.clone()),
-        ("PEERING_OIDC_TOKEN".into(), id_token),
+        ("VPC_PROJECT".into(), ready.aiven_project.clone()),
+        ("VPC_ID".into(), ready.project_vpc_id.clone()),
+        (env_vars::PEERING_RETRY_INTERVAL.into(), "100ms".into()),
+        (env_vars::PEERING_POLL_INTERVAL.into(), "100ms".into()),
+        (env_vars::PEERING_FEDERATED_ISSUER.into(), issuer.clone()),
+        (env_vars::PEERING_OIDC_TOKEN.into(), id_token),
     ]);
     let path = format!(
         "{}:{}",

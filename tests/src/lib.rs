@@ -2,6 +2,7 @@
 //! in-process, runs the real step binaries against it as child processes with the client
 //! environment contract, and keeps every byte they print for leak scans.
 
+use api_core::env_vars;
 use cloud_sim::{Ready, Sim, SimConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,19 +32,22 @@ pub fn parse_github_output(text: &str) -> BTreeMap<String, String> {
 /// The environment a client process needs to use the simulator (the endpoint contract).
 pub fn client_env(ready: &Ready) -> Vec<(String, String)> {
     let pairs = [
-        ("AZURE_AUTHORITY_HOST", ready.authority_host.clone()),
+        (env_vars::AZURE_AUTHORITY_HOST, ready.authority_host.clone()),
         (
-            "AZURE_RESOURCE_MANAGER_ENDPOINT",
+            env_vars::AZURE_RESOURCE_MANAGER_ENDPOINT,
             ready.resource_manager.clone(),
         ),
-        ("AZURE_GRAPH_ENDPOINT", ready.graph.clone()),
-        ("AIVEN_WEB_URL", ready.aiven.clone()),
+        (env_vars::AZURE_GRAPH_ENDPOINT, ready.graph.clone()),
+        (env_vars::AIVEN_WEB_URL, ready.aiven.clone()),
         ("GITHUB_API_URL", ready.github.clone()),
         ("SSL_CERT_FILE", ready.ca_cert.display().to_string()),
-        ("AZURE_TENANT_ID", ready.user_tenant_id.clone()),
-        ("AZURE_CLIENT_ID", ready.admin_client_id.clone()),
-        ("AZURE_CLIENT_SECRET", ready.admin_client_secret.clone()),
-        ("AIVEN_AUTH_TOKEN", ready.aiven_token.clone()),
+        (env_vars::AZURE_TENANT_ID, ready.user_tenant_id.clone()),
+        (env_vars::AZURE_CLIENT_ID, ready.admin_client_id.clone()),
+        (
+            env_vars::AZURE_CLIENT_SECRET,
+            ready.admin_client_secret.clone(),
+        ),
+        (env_vars::AIVEN_AUTH_TOKEN, ready.aiven_token.clone()),
     ];
     pairs
         .into_iter()
@@ -68,7 +72,10 @@ fn ensure_binaries_built() {
                 "--bins",
                 "--manifest-path",
             ])
-            .arg(&manifest);
+            .arg(&manifest)
+            // ring's build script reruns when cargo's own CARGO_MANIFEST_DIR changes; inherited
+            // from this test it would differ from a shell's, and rebuild ring and all above it.
+            .env_remove("CARGO_MANIFEST_DIR");
         if !cfg!(debug_assertions) {
             command.arg("--release");
         }
@@ -193,8 +200,8 @@ impl Phase<'_> {
                 command.env(name, value);
             }
         }
-        command.env("PEERING_RETRY_INTERVAL", "100ms");
-        command.env("PEERING_LOG", "info");
+        command.env(env_vars::PEERING_RETRY_INTERVAL, "100ms");
+        command.env(env_vars::PEERING_LOG, "info");
         for (name, value) in client_env(self.harness.sim.ready()) {
             command.env(name, value);
         }
@@ -265,57 +272,61 @@ impl Harness {
         }
     }
 
-    /// `prepare-tenant` for the seeded VNet with the state file.
-    pub fn prepare_tenant(&self) -> Phase<'_> {
+    /// A phase with the arguments the standard procedure gives it (the seeded VNet, project
+    /// and VPC, the state file, the harness's poll interval).
+    pub fn procedure_phase(&self, phase: peering::Phase) -> Phase<'_> {
         let ready = self.ready();
-        self.phase("prepare-tenant").args([
-            "--subscription-id".to_string(),
-            ready.subscription_id.clone(),
-            "--resource-group".to_string(),
-            ready.resource_group.clone(),
-            "--vnet-name".to_string(),
-            ready.vnet_name.clone(),
+        let state = [
             "--state".to_string(),
             self.state_file().display().to_string(),
-        ])
+        ];
+        let poll = ["--poll-interval".to_string(), self.poll_interval.clone()];
+        let step = self.phase(phase.name()).args(state);
+        match phase {
+            peering::Phase::PrepareTenant => step.args([
+                "--subscription-id".to_string(),
+                ready.subscription_id.clone(),
+                "--resource-group".to_string(),
+                ready.resource_group.clone(),
+                "--vnet-name".to_string(),
+                ready.vnet_name.clone(),
+            ]),
+            peering::Phase::RequestPeering => step
+                .args([
+                    "--project".to_string(),
+                    ready.aiven_project.clone(),
+                    "--project-vpc-id".to_string(),
+                    ready.project_vpc_id.clone(),
+                ])
+                .args(poll),
+            peering::Phase::AwaitActive => step.args(poll),
+            // Every other phase finds what it needs in the state file.
+            _ => step,
+        }
+    }
+
+    /// `prepare-tenant` for the seeded VNet with the state file.
+    pub fn prepare_tenant(&self) -> Phase<'_> {
+        self.procedure_phase(peering::Phase::PrepareTenant)
     }
 
     pub fn request_peering(&self) -> Phase<'_> {
-        let ready = self.ready();
-        self.phase("request-peering").args([
-            "--project".to_string(),
-            ready.aiven_project.clone(),
-            "--project-vpc-id".to_string(),
-            ready.project_vpc_id.clone(),
-            "--poll-interval".to_string(),
-            self.poll_interval.clone(),
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.procedure_phase(peering::Phase::RequestPeering)
     }
 
     pub fn accept_peering(&self) -> Phase<'_> {
-        self.phase("accept-peering").args([
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.procedure_phase(peering::Phase::AcceptPeering)
     }
 
     pub fn await_active(&self) -> Phase<'_> {
-        self.phase("await-active").args([
-            "--poll-interval".to_string(),
-            self.poll_interval.clone(),
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.procedure_phase(peering::Phase::AwaitActive)
     }
 
-    /// Runs the four phases in order, each required to succeed.
+    /// Runs the procedure's phases in order, each required to succeed.
     pub async fn run_procedure(&self) {
-        self.prepare_tenant().run().await.assert_success();
-        self.request_peering().run().await.assert_success();
-        self.accept_peering().run().await.assert_success();
-        self.await_active().run().await.assert_success();
+        for phase in peering::Phase::procedure() {
+            self.procedure_phase(phase).run().await.assert_success();
+        }
     }
 
     /// Keeps text printed by something else (a CI runner running the binaries) for the leak scan.

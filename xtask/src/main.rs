@@ -10,6 +10,7 @@ mod marketplace;
 mod phases;
 mod pin;
 mod repository;
+mod tidy;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -135,6 +136,9 @@ pub fn cargo_like(program: &str, arguments: &[&str], environment: &[(&str, &str)
     let status = Command::new(program)
         .args(arguments)
         .envs(environment.iter().copied())
+        // ring's build script reruns when cargo's own CARGO_MANIFEST_DIR changes (`cargo run`
+        // sets it for xtask), which would rebuild ring and everything above it each time.
+        .env_remove("CARGO_MANIFEST_DIR")
         .current_dir(root())
         .status()
         .with_context(|| format!("cannot run {program}"))?;
@@ -144,7 +148,9 @@ pub fn cargo_like(program: &str, arguments: &[&str], environment: &[(&str, &str)
     Ok(())
 }
 
-/// Builds the step binaries next to this xtask executable (same profile).
+/// Builds the step binaries next to this xtask executable (same profile), showing cargo's
+/// progress: on a fresh clone this is minutes of compiling.
 pub fn build_binaries() -> Result<()> {
-    cargo(&["build", "--quiet", "--package", "peering", "--bins"])
+    eprintln!("building the step binaries (a fresh clone compiles for a few minutes)…");
+    cargo(&["build", "--package", "peering", "--bins"])
 }

@@ -32,7 +32,7 @@ impl Input {
 }
 
 /// Inputs by name, in first-seen order, from every phase's flags and credential variables.
-fn inputs(phases: &[(&'static str, clap::Command)]) -> Vec<(String, Input)> {
+fn inputs(phases: &'static [peering::registry::PhaseSpec]) -> Vec<(String, Input)> {
     let mut inputs: Vec<(String, Input)> = Vec::new();
     let mut add = |name: &str,
                    variable: String,
@@ -63,7 +63,9 @@ fn inputs(phases: &[(&'static str, clap::Command)]) -> Vec<(String, Input)> {
             input.defaults.insert(phase, default);
         }
     };
-    for (phase, command) in phases {
+    for spec in phases {
+        let phase = spec.name;
+        let command = (spec.command)();
         for argument in command.get_arguments() {
             let Some(long) = argument.get_long() else {
                 continue;
@@ -93,11 +95,11 @@ fn inputs(phases: &[(&'static str, clap::Command)]) -> Vec<(String, Input)> {
                 default,
             );
         }
-        for (name, variable, description) in peering::cli::credential_inputs(phase) {
+        for credential in spec.credentials {
             add(
-                name,
-                variable.to_string(),
-                description.to_string(),
+                credential.input,
+                credential.variable.to_string(),
+                credential.description.to_string(),
                 None,
                 phase,
                 None,
@@ -109,8 +111,8 @@ fn inputs(phases: &[(&'static str, clap::Command)]) -> Vec<(String, Input)> {
 
 /// The root action.
 pub fn root_action_yaml() -> Result<String> {
-    let phases = peering::cli::commands();
-    let names: Vec<&str> = phases.iter().map(|(name, _)| *name).collect();
+    let phases = peering::PHASES;
+    let names: Vec<&str> = phases.iter().map(|spec| spec.name).collect();
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -137,7 +139,7 @@ pub fn root_action_yaml() -> Result<String> {
         ))
     );
     let _ = writeln!(text, "    required: true");
-    let inputs = inputs(&phases);
+    let inputs = inputs(phases);
     for (name, input) in &inputs {
         let variables = match input.common_variable() {
             Some(variable) => variable.clone(),
@@ -178,22 +180,13 @@ pub fn root_action_yaml() -> Result<String> {
         let _ = writeln!(text, "    required: false");
     }
     let _ = writeln!(text, "outputs:");
-    let mut outputs: Vec<&str> = Vec::new();
-    for phase in &names {
-        for output in peering::state::outputs_of(phase) {
-            if !outputs.contains(output) {
-                outputs.push(output);
-            }
+    for spec in phases {
+        for output in spec.phase.outputs() {
+            let name = output.name;
+            let _ = writeln!(text, "  {name}:");
+            let _ = writeln!(text, "    description: {}", quote(output.description));
+            let _ = writeln!(text, "    value: ${{{{ steps.run.outputs.{name} }}}}");
         }
-    }
-    for output in outputs {
-        let _ = writeln!(text, "  {output}:");
-        let _ = writeln!(
-            text,
-            "    description: {}",
-            quote(peering::state::describe_output(output))
-        );
-        let _ = writeln!(text, "    value: ${{{{ steps.run.outputs.{output} }}}}");
     }
     let _ = writeln!(text, "runs:");
     let _ = writeln!(text, "  using: composite");
@@ -275,16 +268,22 @@ mod tests {
     #[test]
     fn the_root_action_takes_every_input_of_every_phase() {
         let text = super::root_action_yaml().unwrap();
-        for (phase, command) in peering::cli::commands() {
-            for argument in command.get_arguments() {
+        for spec in peering::PHASES {
+            for argument in (spec.command)().get_arguments() {
                 if let (Some(long), Some(_)) = (argument.get_long(), argument.get_env()) {
-                    assert!(text.contains(&format!("\n  {long}:\n")), "{phase} --{long}");
+                    assert!(
+                        text.contains(&format!("\n  {long}:\n")),
+                        "{} --{long}",
+                        spec.name
+                    );
                 }
             }
-            for output in peering::state::outputs_of(phase) {
+            for output in spec.phase.outputs() {
+                let name = output.name;
                 assert!(
-                    text.contains(&format!("\n  {output}:\n")),
-                    "{phase} {output}"
+                    text.contains(&format!("\n  {name}:\n")),
+                    "{} {name}",
+                    spec.name
                 );
             }
         }

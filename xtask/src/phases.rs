@@ -2,30 +2,25 @@
 //! and the consistency tests all read them from here.
 
 /// The one executable every archive and the container image ship; each phase name is a link to it.
-pub const EXECUTABLE: &str = "aiven-azure-peering";
+pub const EXECUTABLE: &str = peering::cli::MULTICALL_NAME;
 
-/// The cargo binary of `crates/peering` that is shipped as [`EXECUTABLE`].
-///
-/// STAND-IN: `prepare-tenant` until the multicall `aiven-azure-peering` bin exists, so that the
-/// packaging pipeline (archive, pin, install, image) runs end to end today. When the multicall
-/// bin lands on main, set this to [`EXECUTABLE`]; nothing else changes.
-pub const BUILT_BINARY: &str = "prepare-tenant";
+/// The cargo binary of `crates/peering` that is shipped as [`EXECUTABLE`]: the multicall one.
+/// (A stand-in such as `prepare-tenant` can be packaged under the same name while the multicall
+/// binary is broken; the install tests read this line.)
+pub const BUILT_BINARY: &str = "aiven-azure-peering";
 
-/// The phase names, in procedure order: one link per name in every archive.
-///
-/// For now the phases with a command line plus the two planned ones; this body becomes the
-/// phase registry.
+/// The phase names, in registry order: one link per name in every archive.
 pub fn phase_names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = peering::cli::commands()
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
-    names.extend(["status", "teardown"]);
-    names
+    peering::PHASES.iter().map(|spec| spec.name).collect()
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_shipped_binary_is_the_multicall_executable() {
+        assert_eq!(super::BUILT_BINARY, super::EXECUTABLE);
+    }
+
     #[test]
     fn the_phase_names_are_unique_and_never_the_executable_itself() {
         let names = super::phase_names();

@@ -49,6 +49,157 @@ pub struct ProjectVpc {
     pub peering_connections: Vec<PeeringConnection>,
 }
 
+impl ProjectVpc {
+    /// The live connection to an Azure VNet; a deleted one only when no live one is listed.
+    pub fn azure_connection(&self, target: &PeerTarget) -> Option<PeeringConnection> {
+        let mut matching = self
+            .peering_connections
+            .iter()
+            .filter(|connection| connection.targets(target));
+        let first = matching
+            .clone()
+            .find(|connection| !connection.state.is_deleted());
+        first.or_else(|| matching.next()).cloned()
+    }
+}
+
+/// The state of a peering connection as Aiven reports it. Values this client does not know are
+/// kept as they came, so a new state never breaks a wait.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ConnectionState {
+    /// Created; Aiven has not set up its side yet.
+    Approved,
+    /// Undocumented intermediate state seen in the API.
+    ApprovedPeerRequested,
+    /// Aiven's side is done; the user's side is expected (`state_info` has the Azure ids).
+    PendingPeer,
+    Active,
+    /// The request cannot be satisfied as given (`state_info.message` says why); terminal.
+    InvalidSpecification,
+    RejectedByPeer,
+    DeletedByPeer,
+    Error,
+    Deleting,
+    /// Deleted, but still listed for a while.
+    Deleted,
+    Unknown(String),
+}
+
+impl ConnectionState {
+    const NAMES: &[(&str, ConnectionState)] = &[
+        ("APPROVED", ConnectionState::Approved),
+        (
+            "APPROVED_PEER_REQUESTED",
+            ConnectionState::ApprovedPeerRequested,
+        ),
+        ("PENDING_PEER", ConnectionState::PendingPeer),
+        ("ACTIVE", ConnectionState::Active),
+        (
+            "INVALID_SPECIFICATION",
+            ConnectionState::InvalidSpecification,
+        ),
+        ("REJECTED_BY_PEER", ConnectionState::RejectedByPeer),
+        ("DELETED_BY_PEER", ConnectionState::DeletedByPeer),
+        ("ERROR", ConnectionState::Error),
+        ("DELETING", ConnectionState::Deleting),
+        ("DELETED", ConnectionState::Deleted),
+    ];
+
+    pub fn parse(text: &str) -> Self {
+        Self::NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(text.trim()))
+            .map(|(_, state)| state.clone())
+            .unwrap_or_else(|| Self::Unknown(text.to_string()))
+    }
+
+    /// The name as the API spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Unknown(text) => text,
+            known => Self::NAMES
+                .iter()
+                .find(|(_, state)| state == known)
+                .map(|(name, _)| *name)
+                .unwrap_or("UNKNOWN"),
+        }
+    }
+
+    /// States that waiting will not change: the connection must be deleted and re-created.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidSpecification | Self::RejectedByPeer | Self::DeletedByPeer | Self::Error
+        )
+    }
+
+    /// A connection on its way out, or gone but still listed: not the live one.
+    pub fn is_deleted(&self) -> bool {
+        matches!(self, Self::Deleting | Self::Deleted)
+    }
+}
+
+impl std::fmt::Display for ConnectionState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ConnectionState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ConnectionState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(Self::parse(&text))
+    }
+}
+
+/// The Azure VNet a connection points at, as Aiven keys it. Aiven compares these values
+/// byte for byte while Azure names are case-insensitive, so the constructor lower-cases them:
+/// no caller can send or match a mixed-case value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerTarget {
+    peer_cloud_account: String,
+    peer_resource_group: String,
+    peer_vpc: String,
+}
+
+impl PeerTarget {
+    pub fn new(subscription_id: &str, resource_group: &str, vnet_name: &str) -> Self {
+        Self {
+            peer_cloud_account: subscription_id.trim().to_ascii_lowercase(),
+            peer_resource_group: resource_group.trim().to_ascii_lowercase(),
+            peer_vpc: vnet_name.trim().to_ascii_lowercase(),
+        }
+    }
+
+    pub fn subscription_id(&self) -> &str {
+        &self.peer_cloud_account
+    }
+
+    pub fn resource_group(&self) -> &str {
+        &self.peer_resource_group
+    }
+
+    pub fn vnet_name(&self) -> &str {
+        &self.peer_vpc
+    }
+}
+
+impl std::fmt::Display for PeerTarget {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{}/{}/{}",
+            self.peer_cloud_account, self.peer_resource_group, self.peer_vpc
+        )
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PeeringConnection {
     pub peer_cloud_account: String,
@@ -61,7 +212,7 @@ pub struct PeeringConnection {
     pub peer_azure_tenant_id: Option<String>,
     #[serde(default)]
     pub peer_region: Option<String>,
-    pub state: String,
+    pub state: ConnectionState,
     #[serde(default)]
     pub state_info: Option<serde_json::Value>,
     #[serde(default)]
@@ -77,15 +228,15 @@ pub struct PeeringConnection {
 }
 
 impl PeeringConnection {
-    /// Whether this connection targets the given Azure VNet (values compared in lower case).
-    pub fn targets(&self, subscription_id: &str, resource_group: &str, vnet_name: &str) -> bool {
+    /// Whether this connection targets the given Azure VNet.
+    pub fn targets(&self, target: &PeerTarget) -> bool {
         self.peer_cloud_account
-            .eq_ignore_ascii_case(subscription_id)
+            .eq_ignore_ascii_case(target.subscription_id())
             && self
                 .peer_resource_group
                 .as_deref()
-                .is_some_and(|group| group.eq_ignore_ascii_case(resource_group))
-            && self.peer_vpc.eq_ignore_ascii_case(vnet_name)
+                .is_some_and(|group| group.eq_ignore_ascii_case(target.resource_group()))
+            && self.peer_vpc.eq_ignore_ascii_case(target.vnet_name())
     }
 
     fn state_info_text(&self, key: &str) -> Option<String> {
@@ -112,16 +263,31 @@ impl PeeringConnection {
     }
 }
 
-/// What to ask for (seed step 11). Callers pass the `peer_*` values in lower case.
+/// What to ask for (seed step 11), every `peer_*` value lower-cased by the constructor.
 #[derive(Debug, Clone, Serialize)]
 pub struct CreatePeering {
-    pub peer_cloud_account: String,
-    pub peer_resource_group: String,
-    pub peer_vpc: String,
-    pub peer_azure_app_id: String,
-    pub peer_azure_tenant_id: String,
+    #[serde(flatten)]
+    target: PeerTarget,
+    peer_azure_app_id: String,
+    peer_azure_tenant_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub user_peer_network_cidrs: Vec<String>,
+    user_peer_network_cidrs: Vec<String>,
+}
+
+impl CreatePeering {
+    pub fn new(
+        target: PeerTarget,
+        app_id: &str,
+        tenant_id: &str,
+        user_peer_network_cidrs: Vec<String>,
+    ) -> Self {
+        Self {
+            target,
+            peer_azure_app_id: app_id.trim().to_ascii_lowercase(),
+            peer_azure_tenant_id: tenant_id.trim().to_ascii_lowercase(),
+            user_peer_network_cidrs,
+        }
+    }
 }
 
 /// An Aiven API client.
@@ -224,20 +390,17 @@ impl Aiven {
         self.send(Method::GET, url, None).await
     }
 
-    /// The connection to an Azure VNet, read from the VPC (there is no GET for one connection).
+    /// The live connection to an Azure VNet, read from the VPC (there is no GET for one
+    /// connection). Deleted connections stay listed for a while, possibly before the live one:
+    /// a `DELETING`/`DELETED` one is returned only when no other exists.
     pub async fn azure_connection(
         &self,
         project: &str,
         project_vpc_id: &str,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
+        target: &PeerTarget,
     ) -> Result<Option<PeeringConnection>, AivenError> {
         let vpc = self.vpc(project, project_vpc_id).await?;
-        Ok(vpc
-            .peering_connections
-            .into_iter()
-            .find(|connection| connection.targets(subscription_id, resource_group, vnet_name)))
+        Ok(vpc.azure_connection(target))
     }
 
     pub async fn create_peering(
@@ -265,9 +428,7 @@ impl Aiven {
         &self,
         project: &str,
         project_vpc_id: &str,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
+        target: &PeerTarget,
     ) -> Result<(), AivenError> {
         let url = self.url(&[
             "project",
@@ -276,13 +437,76 @@ impl Aiven {
             project_vpc_id,
             "peering-connections",
             "peer-accounts",
-            subscription_id,
+            target.subscription_id(),
             "peer-resource-groups",
-            resource_group,
+            target.resource_group(),
             "peer-vpcs",
-            vnet_name,
+            target.vnet_name(),
         ]);
         let _: serde_json::Value = self.send(Method::DELETE, url, None).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_states_keep_unknown_values() {
+        assert_eq!(
+            ConnectionState::parse("PENDING_PEER"),
+            ConnectionState::PendingPeer
+        );
+        assert_eq!(ConnectionState::PendingPeer.as_str(), "PENDING_PEER");
+        let novel = ConnectionState::parse("SOMETHING_NEW");
+        assert_eq!(novel, ConnectionState::Unknown("SOMETHING_NEW".into()));
+        assert_eq!(novel.as_str(), "SOMETHING_NEW");
+        assert!(ConnectionState::InvalidSpecification.is_failure());
+        assert!(!ConnectionState::Active.is_failure());
+    }
+
+    #[test]
+    fn a_peer_target_is_lower_case_whatever_the_caller_passes() {
+        let target = PeerTarget::new("ABC", "Peering-RG", "Client-VNet");
+        assert_eq!(target.to_string(), "abc/peering-rg/client-vnet");
+        let body = serde_json::to_value(CreatePeering::new(target, "APP", "TENANT", vec![]))
+            .expect("serializes");
+        assert_eq!(body["peer_resource_group"], "peering-rg");
+        assert_eq!(body["peer_vpc"], "client-vnet");
+        assert_eq!(body["peer_azure_app_id"], "app");
+    }
+
+    // Regression: a DELETED connection for the same VNet, listed before the live one, was
+    // taken for the live one.
+    #[test]
+    fn the_live_connection_wins_over_a_deleted_one_listed_first() {
+        let connection = |state: &str| PeeringConnection {
+            peer_cloud_account: "s".into(),
+            peer_vpc: "v".into(),
+            peer_resource_group: Some("g".into()),
+            peer_azure_app_id: None,
+            peer_azure_tenant_id: None,
+            peer_region: None,
+            state: ConnectionState::parse(state),
+            state_info: None,
+            peering_connection_id: None,
+            create_time: None,
+            update_time: None,
+            vpc_peering_connection_type: None,
+            user_peer_network_cidrs: vec![],
+        };
+        let vpc = ProjectVpc {
+            project_vpc_id: "p".into(),
+            cloud_name: "azure-westeurope".into(),
+            network_cidr: None,
+            state: "ACTIVE".into(),
+            peering_connections: vec![connection("DELETED"), connection("PENDING_PEER")],
+        };
+        let target = PeerTarget::new("S", "G", "V");
+        assert_eq!(
+            vpc.azure_connection(&target).map(|found| found.state),
+            Some(ConnectionState::PendingPeer)
+        );
     }
 }

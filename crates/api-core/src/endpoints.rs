@@ -79,7 +79,9 @@ pub struct Endpoints {
     pub resource_manager: Url,
     pub graph: Url,
     pub aiven: Url,
-    pub github: Url,
+    /// `GITHUB_API_URL` as given, checked only by [`Endpoints::github`], so that phases that
+    /// never call GitHub do not fail on it.
+    pub github_api_url: String,
 }
 
 impl Endpoints {
@@ -95,8 +97,15 @@ impl Endpoints {
             resource_manager: pick(env_vars::AZURE_RESOURCE_MANAGER_ENDPOINT, arm)?,
             graph: pick(env_vars::AZURE_GRAPH_ENDPOINT, graph)?,
             aiven: pick(env_vars::AIVEN_WEB_URL, "https://api.aiven.io")?,
-            github: pick(env_vars::GITHUB_API_URL, "https://api.github.com")?,
+            github_api_url: env_vars::non_empty(env_vars::GITHUB_API_URL)
+                .unwrap_or_else(|| "https://api.github.com".to_string()),
         })
+    }
+
+    /// The GitHub REST API base: `https://api.github.com`, or an Enterprise Server's
+    /// `https://HOST/api/v3` (a path is allowed here, unlike for the other services).
+    pub fn github(&self) -> Result<Url, EndpointError> {
+        parse_api_base(env_vars::GITHUB_API_URL, &self.github_api_url)
     }
 
     /// The OAuth scope for Resource Manager tokens: the configured endpoint + `/.default`.
@@ -151,6 +160,31 @@ pub fn parse_base_url(variable: &'static str, value: &str) -> Result<Url, Endpoi
     Ok(url)
 }
 
+/// Parses a base URL that may carry a path prefix (`https://HOST/api/v3`), with the same scheme
+/// rules as [`parse_base_url`]; the trailing slash is dropped.
+pub fn parse_api_base(variable: &'static str, value: &str) -> Result<Url, EndpointError> {
+    let trimmed = value.trim().trim_end_matches('/');
+    let without_path = Url::parse(trimmed)
+        .map(|mut url| {
+            url.set_path("");
+            url
+        })
+        .map_err(|error| EndpointError::Invalid {
+            variable,
+            value: value.to_string(),
+            reason: error.to_string(),
+        })?;
+    let url = Url::parse(trimmed).expect("parsed above");
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(EndpointError::HasPath {
+            variable,
+            value: value.to_string(),
+        });
+    }
+    parse_base_url(variable, without_path.as_str())?;
+    Ok(url)
+}
+
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(address)) => address.is_loopback(),
@@ -186,13 +220,23 @@ mod tests {
             resource_manager: parse_base_url("A", "https://127.0.0.1:4443").unwrap(),
             graph: parse_base_url("A", "https://graph.microsoft.us").unwrap(),
             aiven: parse_base_url("A", "https://api.aiven.io").unwrap(),
-            github: parse_base_url("A", "https://api.github.com").unwrap(),
+            github_api_url: "https://api.github.com".into(),
         };
         assert_eq!(endpoints.arm_scope(), "https://127.0.0.1:4443/.default");
         assert_eq!(
             endpoints.graph_scope(),
             "https://graph.microsoft.us/.default"
         );
+    }
+
+    // Regression: GitHub Enterprise Server's API lives under a path.
+    #[test]
+    fn the_github_api_may_live_under_a_path() {
+        let url = parse_api_base("GITHUB_API_URL", "https://ghe.example.com/api/v3/").unwrap();
+        assert_eq!(url.as_str(), "https://ghe.example.com/api/v3");
+        assert!(parse_api_base("GITHUB_API_URL", "http://ghe.example.com/api/v3").is_err());
+        assert!(parse_api_base("GITHUB_API_URL", "https://ghe.example.com/api/v3?x=1").is_err());
+        assert!(parse_api_base("GITHUB_API_URL", "not a url").is_err());
     }
 
     #[test]

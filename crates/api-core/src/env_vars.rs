@@ -42,10 +42,84 @@ pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
 /// GitLab CI: set on GitLab runners.
 pub const GITLAB_CI: &str = "GITLAB_CI";
 
+/// GitHub Actions: the job's OIDC token service (`permissions: id-token: write`).
+pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+/// GitHub Actions: the bearer token for [`ACTIONS_ID_TOKEN_REQUEST_URL`].
+pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// GitHub Actions (and scripts): a token for the GitHub API.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+
+/// The prefix of every variable of this tool; `PEERING_` + an output name in upper case is
+/// that output's flag fallback (and its GitLab dotenv key).
+pub const PEERING_PREFIX: &str = "PEERING_";
+
+/// The variable that carries an output between jobs: `PEERING_` + the name in upper case.
+pub fn for_output(output_name: &str) -> String {
+    format!("{PEERING_PREFIX}{}", output_name.to_ascii_uppercase())
+}
+
 /// Log filter for the phase binaries (tracing `EnvFilter` syntax).
 pub const PEERING_LOG: &str = "PEERING_LOG";
 /// The state file shared by the phases.
 pub const PEERING_STATE: &str = "PEERING_STATE";
+/// A GitLab dotenv report to write the outputs to.
+pub const PEERING_DOTENV: &str = "PEERING_DOTENV";
+/// First pause between retries of slow-to-converge state.
+pub const PEERING_RETRY_INTERVAL: &str = "PEERING_RETRY_INTERVAL";
+/// Pause between checks of the Aiven connection's state.
+pub const PEERING_POLL_INTERVAL: &str = "PEERING_POLL_INTERVAL";
+/// The app's client secret, for `accept-peering --credential stored`.
+pub const PEERING_USER_APP_SECRET: &str = "PEERING_USER_APP_SECRET";
+/// A CI OIDC token given directly (GitLab `id_tokens`), for federated sign-in.
+pub const PEERING_OIDC_TOKEN: &str = "PEERING_OIDC_TOKEN";
+/// A GitHub token allowed to write Actions secrets (else `GITHUB_TOKEN`).
+pub const PEERING_GITHUB_TOKEN: &str = "PEERING_GITHUB_TOKEN";
+
+// Flag fallbacks that carry an output (`PEERING_` + the output name).
+pub const PEERING_USER_TENANT_ID: &str = "PEERING_USER_TENANT_ID";
+pub const PEERING_USER_SUBSCRIPTION_ID: &str = "PEERING_USER_SUBSCRIPTION_ID";
+pub const PEERING_USER_RESOURCE_GROUP: &str = "PEERING_USER_RESOURCE_GROUP";
+pub const PEERING_USER_VNET_NAME: &str = "PEERING_USER_VNET_NAME";
+pub const PEERING_USER_VNET_ID: &str = "PEERING_USER_VNET_ID";
+pub const PEERING_USER_VNET_LOCATION: &str = "PEERING_USER_VNET_LOCATION";
+pub const PEERING_USER_APP_NAME: &str = "PEERING_USER_APP_NAME";
+pub const PEERING_USER_APP_ID: &str = "PEERING_USER_APP_ID";
+pub const PEERING_USER_APP_OBJECT_ID: &str = "PEERING_USER_APP_OBJECT_ID";
+pub const PEERING_AIVEN_PROJECT: &str = "PEERING_AIVEN_PROJECT";
+pub const PEERING_AIVEN_PROJECT_VPC_ID: &str = "PEERING_AIVEN_PROJECT_VPC_ID";
+pub const PEERING_AIVEN_TENANT_ID: &str = "PEERING_AIVEN_TENANT_ID";
+pub const PEERING_AIVEN_VNET_ID: &str = "PEERING_AIVEN_VNET_ID";
+pub const PEERING_PEERING_NAME: &str = "PEERING_PEERING_NAME";
+
+// Flag fallbacks of settings.
+pub const PEERING_AIVEN_APP_ID: &str = "PEERING_AIVEN_APP_ID";
+pub const PEERING_AIVEN_ROLE_NAME: &str = "PEERING_AIVEN_ROLE_NAME";
+pub const PEERING_USER_ROLE: &str = "PEERING_USER_ROLE";
+pub const PEERING_USER_ROLE_NAME: &str = "PEERING_USER_ROLE_NAME";
+pub const PEERING_REPLICATION_TIMEOUT: &str = "PEERING_REPLICATION_TIMEOUT";
+pub const PEERING_FEDERATED_SUBJECT: &str = "PEERING_FEDERATED_SUBJECT";
+pub const PEERING_FEDERATED_ISSUER: &str = "PEERING_FEDERATED_ISSUER";
+pub const PEERING_FEDERATE_THIS_JOB: &str = "PEERING_FEDERATE_THIS_JOB";
+pub const PEERING_STORE_SECRET_IN: &str = "PEERING_STORE_SECRET_IN";
+pub const PEERING_SECRET_NAME: &str = "PEERING_SECRET_NAME";
+pub const PEERING_STORED_SECRET_LIFETIME: &str = "PEERING_STORED_SECRET_LIFETIME";
+pub const PEERING_USER_PEER_NETWORK_CIDRS: &str = "PEERING_USER_PEER_NETWORK_CIDRS";
+pub const PEERING_RECREATE: &str = "PEERING_RECREATE";
+pub const PEERING_GRANT_GRACE: &str = "PEERING_GRANT_GRACE";
+pub const PEERING_REQUEST_TIMEOUT: &str = "PEERING_REQUEST_TIMEOUT";
+pub const PEERING_CREDENTIAL: &str = "PEERING_CREDENTIAL";
+pub const PEERING_CREDENTIAL_LIFETIME: &str = "PEERING_CREDENTIAL_LIFETIME";
+pub const PEERING_ACCEPT_TIMEOUT: &str = "PEERING_ACCEPT_TIMEOUT";
+pub const PEERING_AWAIT_TIMEOUT: &str = "PEERING_AWAIT_TIMEOUT";
+
+/// The default name of the GitHub Actions secret that `prepare-tenant --store-secret-in` writes
+/// the app's password to; workflows pass it to the job as [`PEERING_USER_APP_SECRET`].
+pub const AIVEN_PEERING_APP_SECRET: &str = "AIVEN_PEERING_APP_SECRET";
+
+/// Test and CI tooling: where `.ci/run` installed the tools the tests use.
+pub const PEERING_CI_TOOLS: &str = "PEERING_CI_TOOLS";
+/// Set by CI systems; the tests fail instead of skipping when a tool is missing.
+pub const CI: &str = "CI";
 
 /// Reads a variable, treating an empty value as unset (CI systems export empty inputs).
 pub fn non_empty(name: &str) -> Option<String> {

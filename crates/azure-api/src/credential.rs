@@ -91,6 +91,28 @@ impl CredentialSource {
     }
 }
 
+/// AADSTS codes the procedure meets, named (Microsoft identity platform error codes).
+pub mod aadsts {
+    /// The application was not found in the directory (or not yet replicated there).
+    pub const APPLICATION_NOT_FOUND: u32 = 700016;
+    /// Invalid client secret (also briefly right after `addPassword`, until it replicates).
+    pub const INVALID_CLIENT_SECRET: u32 = 7000215;
+    /// The client secret has expired.
+    pub const CLIENT_SECRET_EXPIRED: u32 = 7000222;
+    /// The app has no service principal in the tenant (in Aiven's: not provisioned yet).
+    pub const NO_SERVICE_PRINCIPAL_IN_TENANT: u32 = 7000229;
+    /// The tenant does not exist.
+    pub const TENANT_NOT_FOUND: u32 = 90002;
+    /// No federated identity credential matches the assertion.
+    pub const NO_MATCHING_FEDERATED_CREDENTIAL: u32 = 70021;
+    /// The assertion's issuer does not match the federated credential's.
+    pub const FEDERATED_ISSUER_MISMATCH: u32 = 700211;
+    /// The assertion's subject does not match the federated credential's.
+    pub const FEDERATED_SUBJECT_MISMATCH: u32 = 700213;
+    /// The federated assertion has expired.
+    pub const ASSERTION_EXPIRED: u32 = 700024;
+}
+
 /// A token request the identity platform refused.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot get a token for {identity} (scope {scope}): {message}")]

@@ -5,12 +5,14 @@ pub mod arm;
 pub mod credential;
 pub mod error;
 pub mod graph;
+pub mod ids;
 mod wire;
 
 pub use arm::Arm;
 pub use credential::{AssertionSource, Credential, CredentialSource, TokenError};
 pub use error::AzureError;
 pub use graph::Graph;
+pub use ids::VnetRef;
 
 /// The Aiven platform's multi-tenant application, whose service principal must exist in the
 /// user's tenant (seed step 7).

@@ -47,7 +47,7 @@ async fn handle(
         }
         (Method::PUT, ["_sim", "faults"]) => match serde_json::from_slice::<Faults>(&body) {
             Ok(faults) => {
-                crate::server::replace_faults(&shared, faults.clone());
+                crate::faults::replace_faults(&shared, faults.clone());
                 json_response(
                     StatusCode::OK,
                     serde_json::to_value(faults).unwrap_or(Value::Null),

@@ -121,37 +121,6 @@ pub(crate) fn is_guid(text: &str) -> bool {
     uuid::Uuid::parse_str(text).is_ok() && text.len() == 36
 }
 
-/// Parses `a.b.c.d/n` into (network address, prefix length).
-pub(crate) fn parse_cidr(text: &str) -> Option<(u32, u8)> {
-    let (address, prefix) = text.split_once('/')?;
-    let address: std::net::Ipv4Addr = address.parse().ok()?;
-    let prefix: u8 = prefix.parse().ok()?;
-    if prefix > 32 {
-        return None;
-    }
-    let mask = if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix)
-    };
-    Some((u32::from(address) & mask, prefix))
-}
-
-pub(crate) fn cidrs_overlap(first: &str, second: &str) -> bool {
-    match (parse_cidr(first), parse_cidr(second)) {
-        (Some((first_network, first_prefix)), Some((second_network, second_prefix))) => {
-            let shorter = first_prefix.min(second_prefix);
-            let mask = if shorter == 0 {
-                0
-            } else {
-                u32::MAX << (32 - shorter)
-            };
-            first_network & mask == second_network & mask
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,12 +134,5 @@ mod tests {
         assert_eq!(decode_segment("a&b=c%"), "a&b=c%");
         assert_eq!(decode_segment("%zz%4"), "%zz%4");
         assert_eq!(decode_segment("%E2%82%AC"), "€");
-    }
-
-    #[test]
-    fn cidr_overlap_compares_the_shorter_prefix() {
-        assert!(cidrs_overlap("10.0.0.0/16", "10.0.128.0/17"));
-        assert!(!cidrs_overlap("10.0.0.0/16", "10.1.0.0/24"));
-        assert!(!cidrs_overlap("not-a-cidr", "10.1.0.0/24"));
     }
 }

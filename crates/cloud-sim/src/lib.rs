@@ -10,6 +10,7 @@ mod arm;
 mod authz;
 mod config;
 mod control;
+mod faults;
 mod github;
 mod graph;
 mod http;
@@ -122,17 +123,44 @@ pub(crate) struct Urls {
     pub control: String,
 }
 
-pub(crate) struct FaultState {
-    pub faults: Faults,
-    pub generator: rand::rngs::StdRng,
-    pub writes_seen: u64,
+/// The six listeners, in port order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Service {
+    Identity,
+    ResourceManager,
+    Graph,
+    Aiven,
+    Github,
+    Control,
+}
+
+impl Service {
+    pub(crate) const ALL: [Service; 6] = [
+        Service::Identity,
+        Service::ResourceManager,
+        Service::Graph,
+        Service::Aiven,
+        Service::Github,
+        Service::Control,
+    ];
+
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Service::Identity => "identity",
+            Service::ResourceManager => "arm",
+            Service::Graph => "graph",
+            Service::Aiven => "aiven",
+            Service::Github => "github",
+            Service::Control => "control",
+        }
+    }
 }
 
 /// State shared by every listener and the background driver.
 pub(crate) struct Shared {
     pub world: Mutex<World>,
     pub delays: Delays,
-    pub faults: Mutex<FaultState>,
+    pub faults: Mutex<faults::FaultState>,
     pub requests: Mutex<Vec<RequestRecord>>,
     pub urls: Urls,
     pub started: Instant,
@@ -142,7 +170,7 @@ impl Shared {
     /// Locks the world after bringing every clock-driven state up to date.
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         let mut world = lock(&self.world);
-        advance_world(&mut world, &self.delays, &self.urls, Instant::now());
+        world::advance(&mut world, &self.delays, Instant::now());
         world
     }
 }
@@ -152,11 +180,6 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn advance_world(world: &mut World, delays: &Delays, urls: &Urls, now: Instant) {
-    arm::complete_operations(world, now);
-    aiven::drive_connections(world, delays, urls, now);
 }
 
 /// A running simulator.
@@ -207,7 +230,7 @@ impl Sim {
 
     /// Replaces the fault configuration; `fail_nth_write` counts from now.
     pub fn set_faults(&self, faults: Faults) {
-        server::replace_faults(&self.shared, faults);
+        faults::replace_faults(&self.shared, faults);
     }
 
     /// Runs `change` on the world (after bringing its clock-driven state up to date).

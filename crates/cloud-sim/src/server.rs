@@ -1,5 +1,5 @@
-//! Listeners: one TLS accept loop per service, the fault-injection wrapper, the request log and
-//! the background driver of clock-based state.
+//! Listeners: one TLS accept loop per service, the request log (with the faults `faults`
+//! decides) and the background driver of clock-based state.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -10,50 +10,16 @@ use axum::body::Body;
 use axum::http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use rand::{Rng, SeedableRng};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use crate::faults::{FaultDecision, decide_fault, fault_response, is_faultable, new_fault_state};
 use crate::http::RequestIdentity;
 use crate::{
-    FaultState, Faults, Ready, RequestRecord, Shared, Sim, SimConfig, SimError, Urls, lock, tls,
-    world,
+    Ready, RequestRecord, Service, Shared, Sim, SimConfig, SimError, Urls, lock, tls, world,
 };
-
-/// The six listeners, in port order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Service {
-    Identity,
-    ResourceManager,
-    Graph,
-    Aiven,
-    Github,
-    Control,
-}
-
-impl Service {
-    const ALL: [Service; 6] = [
-        Service::Identity,
-        Service::ResourceManager,
-        Service::Graph,
-        Service::Aiven,
-        Service::Github,
-        Service::Control,
-    ];
-
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            Service::Identity => "identity",
-            Service::ResourceManager => "arm",
-            Service::Graph => "graph",
-            Service::Aiven => "aiven",
-            Service::Github => "github",
-            Service::Control => "control",
-        }
-    }
-}
 
 /// The error that makes hyper close a connection without answering.
 #[derive(Debug)]
@@ -221,18 +187,6 @@ fn router_for(service: Service, shared: Arc<Shared>) -> Router {
     }
 }
 
-fn new_fault_state(faults: Faults) -> FaultState {
-    FaultState {
-        generator: rand::rngs::StdRng::seed_from_u64(faults.seed),
-        faults,
-        writes_seen: 0,
-    }
-}
-
-pub(crate) fn replace_faults(shared: &Shared, faults: Faults) {
-    *lock(&shared.faults) = new_fault_state(faults);
-}
-
 /// Advances Aiven connections and ARM operations even when nobody asks.
 async fn drive_clock(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(Duration::from_millis(20));
@@ -289,57 +243,6 @@ async fn accept_loop(
     }
 }
 
-enum FaultDecision {
-    None,
-    Status(StatusCode, &'static str),
-    Drop,
-    FailWriteBefore,
-    FailWriteAfter,
-}
-
-fn decide_fault(shared: &Shared, is_write: bool) -> (Duration, FaultDecision) {
-    let mut state = lock(&shared.faults);
-    let latency = state.faults.latency;
-    if is_write {
-        state.writes_seen += 1;
-        if state.faults.fail_nth_write == Some(state.writes_seen) {
-            state.faults.fail_nth_write = None;
-            return match state.faults.fail_mode {
-                crate::FailMode::Before => (latency, FaultDecision::FailWriteBefore),
-                crate::FailMode::After => (latency, FaultDecision::FailWriteAfter),
-            };
-        }
-    }
-    let draw: f64 = state.generator.r#gen();
-    let faults = &state.faults;
-    let mut threshold = faults.rate_drop.max(0.0);
-    if draw < threshold {
-        return (latency, FaultDecision::Drop);
-    }
-    threshold += faults.rate_429.max(0.0);
-    if draw < threshold {
-        return (
-            latency,
-            FaultDecision::Status(StatusCode::TOO_MANY_REQUESTS, "429"),
-        );
-    }
-    threshold += faults.rate_500.max(0.0);
-    if draw < threshold {
-        return (
-            latency,
-            FaultDecision::Status(StatusCode::INTERNAL_SERVER_ERROR, "500"),
-        );
-    }
-    threshold += faults.rate_503.max(0.0);
-    if draw < threshold {
-        return (
-            latency,
-            FaultDecision::Status(StatusCode::SERVICE_UNAVAILABLE, "503"),
-        );
-    }
-    (latency, FaultDecision::None)
-}
-
 async fn handle_request(
     shared: Arc<Shared>,
     service: Service,
@@ -348,9 +251,7 @@ async fn handle_request(
 ) -> Result<Response<Body>, DroppedConnection> {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let is_token_request =
-        service == Service::Identity || (service == Service::Github && path.starts_with("/_oidc/"));
-    let faultable = !is_token_request && service != Service::Control;
+    let faultable = is_faultable(service, &path);
     let is_write = faultable
         && matches!(
             method,
@@ -418,69 +319,4 @@ async fn handle_request(
     }
     lock(&shared.requests).push(record(parts.status.as_u16(), identity, None));
     Ok(Response::from_parts(parts, body))
-}
-
-/// A transient failure in the service's own error shape.
-fn fault_response(service: Service, status: StatusCode, is_write: bool) -> Response<Body> {
-    use crate::http::json_response;
-    let response = match service {
-        Service::ResourceManager => {
-            let (code, message) = match status {
-                StatusCode::TOO_MANY_REQUESTS => (
-                    "SubscriptionRequestsThrottled",
-                    "Number of requests for subscription exceeded the limit. Please try again after 1 seconds.",
-                ),
-                StatusCode::SERVICE_UNAVAILABLE => (
-                    "ServiceUnavailable",
-                    "The server is currently unable to handle the request. Please retry the request.",
-                ),
-                _ => (
-                    "InternalServerError",
-                    "Encountered internal server error. Please try again.",
-                ),
-            };
-            crate::arm::arm_headers(
-                json_response(
-                    status,
-                    serde_json::json!({"error": {"code": code, "message": message}}),
-                ),
-                is_write,
-            )
-        }
-        Service::Graph => {
-            let (code, message) = match status {
-                StatusCode::TOO_MANY_REQUESTS => (
-                    "TooManyRequests",
-                    "Too many requests, please try again later.",
-                ),
-                StatusCode::SERVICE_UNAVAILABLE => (
-                    "serviceNotAvailable",
-                    "The service is temporarily unavailable.",
-                ),
-                _ => ("generalException", "An unexpected error occurred."),
-            };
-            crate::graph::graph_error(status, code, message)
-        }
-        Service::Aiven => {
-            let message = match status {
-                StatusCode::TOO_MANY_REQUESTS => "Too many requests",
-                StatusCode::SERVICE_UNAVAILABLE => "Service temporarily unavailable",
-                _ => "Internal server error",
-            };
-            crate::aiven::aiven_error(status, "transient_error", message)
-        }
-        _ => {
-            let message = match status {
-                StatusCode::TOO_MANY_REQUESTS => "API rate limit exceeded",
-                StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
-                _ => "Server Error",
-            };
-            crate::github::github_error(status, message)
-        }
-    };
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        crate::http::with_header(response, "retry-after", "1")
-    } else {
-        response
-    }
 }

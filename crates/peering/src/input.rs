@@ -1,16 +1,18 @@
 //! Validation of user input, done before any remote call so that bad input changes nothing.
+//! Each function names the input it checks in its error.
 
-use crate::error::PhaseError;
+use crate::error::InputError;
+use azure_api::VnetRef;
 
 /// A GUID in its canonical lower-case form.
-pub fn guid(input: &str, value: &str) -> Result<String, PhaseError> {
+pub fn guid(input: &str, value: &str) -> Result<String, InputError> {
     let trimmed = value.trim();
     uuid::Uuid::parse_str(trimmed)
         .ok()
         .filter(|_| trimmed.len() == 36)
         .map(|parsed| parsed.hyphenated().to_string())
         .ok_or_else(|| {
-            PhaseError::input(
+            InputError::new(
                 input,
                 format!("{value:?} is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
             )
@@ -19,7 +21,7 @@ pub fn guid(input: &str, value: &str) -> Result<String, PhaseError> {
 
 /// An Azure resource group or VNet name: 1–90 characters of letters, digits, `-`, `_`, `.`
 /// and `()`, not ending in `.`, and never a path (`/`, `..`).
-pub fn azure_name(input: &str, value: &str) -> Result<String, PhaseError> {
+pub fn azure_name(input: &str, value: &str) -> Result<String, InputError> {
     let value = value.trim();
     let reason = if value.is_empty() {
         Some("must not be empty".to_string())
@@ -38,25 +40,59 @@ pub fn azure_name(input: &str, value: &str) -> Result<String, PhaseError> {
             })
     };
     match reason {
-        Some(reason) => Err(PhaseError::input(input, reason)),
+        Some(reason) => Err(InputError::new(input, reason)),
+        None => Ok(value.to_string()),
+    }
+}
+
+/// The longest peering name Azure accepts.
+pub const MAX_PEERING_NAME: usize = 80;
+
+/// A VNet peering name as Azure accepts it: 1–80 letters, digits, `_`, `.` and `-`, starting
+/// with a letter or digit and ending with a letter, digit or `_`.
+pub fn peering_name(input: &str, value: &str) -> Result<String, InputError> {
+    let value = value.trim();
+    let allowed = |character: char| character.is_ascii_alphanumeric() || "_.-".contains(character);
+    let reason = if value.is_empty() {
+        Some("must not be empty".to_string())
+    } else if value.chars().count() > MAX_PEERING_NAME {
+        Some(format!(
+            "is {} characters long; Azure allows at most {MAX_PEERING_NAME}",
+            value.chars().count()
+        ))
+    } else if let Some(bad) = value.chars().find(|character| !allowed(*character)) {
+        Some(format!(
+            "{value:?} contains {bad:?}; allowed are letters, digits, _ . -"
+        ))
+    } else if !value.starts_with(|character: char| character.is_ascii_alphanumeric()) {
+        Some(format!("{value:?} must start with a letter or digit"))
+    } else if !value
+        .ends_with(|character: char| character.is_ascii_alphanumeric() || character == '_')
+    {
+        Some(format!("{value:?} must end with a letter, digit or _"))
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(InputError::new(input, reason)),
         None => Ok(value.to_string()),
     }
 }
 
 /// A display name for an app registration or a role: printable, no control characters.
-pub fn display_name(input: &str, value: &str) -> Result<String, PhaseError> {
+pub fn display_name(input: &str, value: &str) -> Result<String, InputError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(PhaseError::input(input, "must not be empty"));
+        return Err(InputError::new(input, "must not be empty"));
     }
     if value.len() > 120 {
-        return Err(PhaseError::input(input, "is longer than 120 characters"));
+        return Err(InputError::new(input, "is longer than 120 characters"));
     }
     if value.chars().any(|character| character.is_control())
         || value.contains("..")
         || value.contains('/')
     {
-        return Err(PhaseError::input(
+        return Err(InputError::new(
             input,
             format!("{value:?} may not contain control characters, / or .."),
         ));
@@ -65,17 +101,17 @@ pub fn display_name(input: &str, value: &str) -> Result<String, PhaseError> {
 }
 
 /// An Aiven project name: lower-case letters, digits and `-`.
-pub fn aiven_project(input: &str, value: &str) -> Result<String, PhaseError> {
+pub fn aiven_project(input: &str, value: &str) -> Result<String, InputError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(PhaseError::input(input, "must not be empty"));
+        return Err(InputError::new(input, "must not be empty"));
     }
     if value.len() > 63
         || !value.chars().all(|character| {
             character.is_ascii_alphanumeric() || character == '-' || character == '_'
         })
     {
-        return Err(PhaseError::input(
+        return Err(InputError::new(
             input,
             format!("{value:?} is not an Aiven project name (letters, digits, - and _)"),
         ));
@@ -83,65 +119,49 @@ pub fn aiven_project(input: &str, value: &str) -> Result<String, PhaseError> {
     Ok(value.to_string())
 }
 
-/// The parts of a VNet resource id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VnetId {
-    pub subscription_id: String,
-    pub resource_group: String,
-    pub vnet_name: String,
-}
-
-impl VnetId {
-    pub fn to_id(&self) -> String {
-        format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/virtualNetworks/{}",
-            self.subscription_id, self.resource_group, self.vnet_name
-        )
-    }
-}
-
-/// Parses `/subscriptions/S/resourceGroups/G/providers/Microsoft.Network/virtualNetworks/V`.
-pub fn vnet_id(input: &str, value: &str) -> Result<VnetId, PhaseError> {
-    let not_one = || {
-        PhaseError::input(
-            input,
-            format!(
-                "{value:?} is not a VNet resource id (expected /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)"
-            ),
-        )
-    };
-    let parts: Vec<&str> = value.trim().trim_end_matches('/').split('/').collect();
-    if parts.len() != 9 || !parts[0].is_empty() {
-        return Err(not_one());
-    }
-    let expected = [
-        (1, "subscriptions"),
-        (3, "resourcegroups"),
-        (5, "providers"),
-        (6, "microsoft.network"),
-        (7, "virtualnetworks"),
-    ];
-    if expected
-        .iter()
-        .any(|(index, word)| !parts[*index].eq_ignore_ascii_case(word))
-    {
-        return Err(not_one());
-    }
-    Ok(VnetId {
-        subscription_id: guid(input, parts[2])?,
-        resource_group: azure_name(input, parts[4])?,
-        vnet_name: azure_name(input, parts[8])?,
-    })
+/// A VNet resource id, its parts validated like the flags that name them.
+pub fn vnet_ref(input: &str, value: &str) -> Result<VnetRef, InputError> {
+    let parsed =
+        VnetRef::parse(value).map_err(|error| InputError::new(input, error.to_string()))?;
+    Ok(VnetRef::new(
+        guid(input, &parsed.subscription_id)?,
+        azure_name(input, &parsed.resource_group)?,
+        azure_name(input, &parsed.name)?,
+    ))
 }
 
 /// A duration like `15m`, `90s`, `500ms`.
-pub fn duration(input: &str, value: &str) -> Result<std::time::Duration, PhaseError> {
+pub fn duration(input: &str, value: &str) -> Result<std::time::Duration, InputError> {
     humantime::parse_duration(value.trim()).map_err(|error| {
-        PhaseError::input(
+        InputError::new(
             input,
             format!("{value:?} is not a duration like 30s or 15m: {error}"),
         )
     })
+}
+
+/// The shortest pause between two calls to a remote API that the tool accepts: anything
+/// shorter is a busy loop against a service that throttles.
+pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A pause between retries or polls: a duration of at least [`MIN_INTERVAL`].
+pub fn interval(input: &str, value: &str) -> Result<std::time::Duration, InputError> {
+    let interval = duration(input, value)?;
+    if interval < MIN_INTERVAL {
+        return Err(InputError::new(
+            input,
+            format!(
+                "{value:?} is shorter than {}; a shorter pause hammers a throttled API",
+                humantime::format_duration(MIN_INTERVAL)
+            ),
+        ));
+    }
+    Ok(interval)
+}
+
+/// An optional GUID from a flag or the state file.
+pub fn optional_guid(input: &str, value: Option<&str>) -> Result<Option<String>, InputError> {
+    value.map(|value| guid(input, value)).transpose()
 }
 
 #[cfg(test)]
@@ -160,24 +180,36 @@ mod tests {
         for bad in ["", "a/b", "..", "x..y", "a b", "end."] {
             assert!(azure_name("--rg", bad).is_err(), "{bad}");
         }
-        let parsed = vnet_id(
+        let parsed = vnet_ref(
             "--vnet-id",
-            "/subscriptions/8e0b4a3c-6b0d-4f52-9c1e-2d7e8f9a0b1c/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/Net",
+            "/subscriptions/8E0B4A3C-6b0d-4f52-9c1e-2d7e8f9a0b1c/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/Net",
         )
         .unwrap();
+        assert_eq!(
+            parsed.subscription_id,
+            "8e0b4a3c-6b0d-4f52-9c1e-2d7e8f9a0b1c"
+        );
         assert_eq!(parsed.resource_group, "RG");
-        assert_eq!(parsed.vnet_name, "Net");
-        assert!(vnet_id("--vnet-id", "/subscriptions/x/resourceGroups/RG").is_err());
+        assert_eq!(parsed.name, "Net");
+        assert!(vnet_ref("--vnet-id", "/subscriptions/x/resourceGroups/RG").is_err());
         assert!(
-            vnet_id(
+            vnet_ref(
                 "--vnet-id",
                 "/subscriptions/8e0b4a3c-6b0d-4f52-9c1e-2d7e8f9a0b1c/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/Net"
             )
             .is_err()
         );
-        match guid("--subscription-id", "zzz") {
-            Err(PhaseError::Input { input, .. }) => assert_eq!(input, "--subscription-id"),
-            _ => panic!(),
+        assert_eq!(
+            guid("--subscription-id", "zzz").unwrap_err().input,
+            "--subscription-id"
+        );
+        assert!(interval("--retry-interval", "0s").is_err());
+        assert!(peering_name("--peering-name", &"a".repeat(80)).is_ok());
+        // Regression: 81 characters minted a password, then hung on Azure's refusal.
+        assert!(peering_name("--peering-name", &"a".repeat(81)).is_err());
+        for bad in ["", "-a", "a-", "a b", "a/b"] {
+            assert!(peering_name("--peering-name", bad).is_err(), "{bad}");
         }
+        assert!(interval("--retry-interval", "100ms").is_ok());
     }
 }

@@ -1,4 +1,4 @@
-//! Peer an Azure VNet with an Aiven project VPC: the four phases of Aiven's procedure as
+//! Peer an Azure VNet with an Aiven project VPC: the phases of Aiven's procedure as
 //! idempotent, resumable functions, and the command-line front ends of the step binaries.
 
 pub mod cli;
@@ -7,8 +7,10 @@ pub mod error;
 pub mod input;
 pub mod oidc;
 pub mod phases;
+pub mod registry;
 pub mod report;
 pub mod state;
 
-pub use error::PhaseError;
+pub use error::{InputError, PhaseError};
+pub use registry::{PHASES, Phase};
 pub use state::Outputs;

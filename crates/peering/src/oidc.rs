@@ -1,16 +1,10 @@
 //! The CI's OIDC token, for federated sign-in of the user's app: fetched fresh for every token
 //! request, because CI tokens live minutes and a phase may wait longer.
 
-use crate::error::PhaseError;
+use crate::error::InputError;
 use api_core::{Secret, env_vars};
 use azure_api::AssertionSource;
 use std::path::PathBuf;
-
-/// Variable holding a GitLab `id_tokens` token (or any OIDC token given directly).
-pub const PEERING_OIDC_TOKEN: &str = "PEERING_OIDC_TOKEN";
-/// GitHub Actions' OIDC request URL and token (`permissions: id-token: write`).
-pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
-pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 
 /// Where the job's OIDC token comes from.
 #[derive(Debug, Clone)]
@@ -26,10 +20,10 @@ pub enum CiToken {
 
 impl CiToken {
     /// GitHub Actions' token service, else `PEERING_OIDC_TOKEN`, else `AZURE_FEDERATED_TOKEN_FILE`.
-    pub fn from_env(http: &reqwest::Client) -> Result<CiToken, PhaseError> {
+    pub fn from_env(http: &reqwest::Client) -> Result<CiToken, InputError> {
         if let (Some(request_url), Some(request_token)) = (
-            env_vars::non_empty(ACTIONS_ID_TOKEN_REQUEST_URL),
-            env_vars::non_empty(ACTIONS_ID_TOKEN_REQUEST_TOKEN),
+            env_vars::non_empty(env_vars::ACTIONS_ID_TOKEN_REQUEST_URL),
+            env_vars::non_empty(env_vars::ACTIONS_ID_TOKEN_REQUEST_TOKEN),
         ) {
             return Ok(CiToken::GitHub {
                 http: http.clone(),
@@ -37,13 +31,13 @@ impl CiToken {
                 request_token: Secret::new(request_token),
             });
         }
-        if env_vars::non_empty(PEERING_OIDC_TOKEN).is_some() {
-            return Ok(CiToken::Variable(PEERING_OIDC_TOKEN.to_string()));
+        if env_vars::non_empty(env_vars::PEERING_OIDC_TOKEN).is_some() {
+            return Ok(CiToken::Variable(env_vars::PEERING_OIDC_TOKEN.to_string()));
         }
         if let Some(path) = env_vars::non_empty(env_vars::AZURE_FEDERATED_TOKEN_FILE) {
             return Ok(CiToken::File(path.into()));
         }
-        Err(PhaseError::input(
+        Err(InputError::new(
             "--credential federated",
             "no OIDC token: in GitHub Actions give the job `permissions: id-token: write`; in GitLab CI declare `id_tokens: PEERING_OIDC_TOKEN: {aud: api://AzureADTokenExchange}`; or set AZURE_FEDERATED_TOKEN_FILE",
         ))

@@ -3,6 +3,7 @@
 //! secret: only [`Outputs`] and resource descriptions are written.
 
 use crate::error::PhaseError;
+use crate::registry::Phase;
 use crate::state::Outputs;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -53,18 +54,19 @@ pub struct Resource {
 }
 
 /// A phase's result: its outputs and the resources it looked at.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Report {
-    pub phase: &'static str,
+    pub phase: Phase,
     pub outputs: Outputs,
     pub resources: Vec<Resource>,
 }
 
 impl Report {
-    pub fn new(phase: &'static str) -> Self {
+    pub fn new(phase: Phase) -> Self {
         Self {
             phase,
-            ..Default::default()
+            outputs: Outputs::default(),
+            resources: Vec::new(),
         }
     }
 
@@ -129,7 +131,12 @@ impl Sinks {
             let _ = writeln!(stdout, "{name}={value}");
         }
         if let Some(path) = &self.state_file {
-            report.outputs.save_merged(path)?;
+            report.outputs.save_merged(path).map_err(|error| {
+                PhaseError::because(
+                    format!("cannot write the state file {}", path.display()),
+                    error,
+                )
+            })?;
         }
         if let Some(path) = &self.github_output {
             let mut text = String::new();
@@ -163,7 +170,7 @@ fn append(path: &PathBuf, text: &str) -> Result<(), PhaseError> {
 }
 
 /// GitLab dotenv report: `PEERING_<NAME>=value`, single-line, merged with what the file holds.
-fn write_dotenv(path: &PathBuf, pairs: &[(String, String)]) -> Result<(), PhaseError> {
+fn write_dotenv(path: &PathBuf, pairs: &[(&str, String)]) -> Result<(), PhaseError> {
     let mut lines: Vec<(String, String)> = std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -173,7 +180,7 @@ fn write_dotenv(path: &PathBuf, pairs: &[(String, String)]) -> Result<(), PhaseE
         })
         .collect();
     for (name, value) in pairs {
-        let key = format!("PEERING_{}", name.to_ascii_uppercase());
+        let key = api_core::env_vars::for_output(name);
         let value = value.replace(['\n', '\r'], " ");
         match lines.iter_mut().find(|(existing, _)| *existing == key) {
             Some(entry) => entry.1 = value,

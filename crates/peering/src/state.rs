@@ -1,209 +1,221 @@
-//! The values that cross process boundaries: the state file and the phase outputs.
-//! This is the only type that is serialized for that purpose; every output name is a field.
+//! The values that cross process boundaries: the phases' outputs and the state file that keeps
+//! them. Every output is declared once, in [`OUTPUTS`]'s table below; the `Outputs` struct, the
+//! order outputs are printed in, each phase's list, the generated actions' outputs and README's
+//! list all come from it.
 //!
-//! No field ever holds a secret.
+//! No output ever holds a secret.
 
-use crate::error::PhaseError;
-use serde::{Deserialize, Serialize};
+use crate::error::InputError;
+use crate::registry::Phase;
 use std::path::Path;
 
-/// Everything the phases learn, named after the seed's variables in snake_case.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Outputs {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_tenant_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_subscription_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_resource_group: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_vnet_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_vnet_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_vnet_location: Option<String>,
-    /// The VNet's address prefixes, comma-separated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_vnet_cidrs: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_app_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_app_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_app_object_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_sp_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_role_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aiven_sp_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aiven_role_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aiven_project: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aiven_project_vpc_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aiven_cloud: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aiven_tenant_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aiven_vnet_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peering_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_peering_state: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peering_state: Option<String>,
+/// One output: its name (snake_case, after the seed's variables), who writes it, and what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub name: &'static str,
+    pub phase: Phase,
+    /// Part of the VNet's identity: a state file belongs to the VNet these name.
+    pub identifies_vnet: bool,
+    pub description: &'static str,
 }
 
-impl Outputs {
-    /// Every name/value pair that is set, in declaration order.
-    pub fn pairs(&self) -> Vec<(String, String)> {
-        let value = serde_json::to_value(self).unwrap_or_default();
-        let mut pairs = Vec::new();
-        if let serde_json::Value::Object(map) = value {
-            // serde_json's map keeps insertion order only with preserve_order; sort for stability.
-            for (name, value) in map {
-                if let serde_json::Value::String(text) = value {
-                    pairs.push((name, text));
+macro_rules! output_table {
+    ($( $name:ident => $phase:ident, vnet: $identifies_vnet:literal, $description:literal; )*) => {
+        /// Everything the phases learn. Each field is one output of [`OUTPUTS`].
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct Outputs {
+            $( #[doc = $description] pub $name: Option<String>, )*
+        }
+
+        /// Every output, in the order they are printed and documented.
+        pub const OUTPUTS: &[OutputSpec] = &[
+            $( OutputSpec {
+                name: stringify!($name),
+                phase: Phase::$phase,
+                identifies_vnet: $identifies_vnet,
+                description: $description,
+            }, )*
+        ];
+
+        impl Outputs {
+            /// The value of an output by name (`None` when unset or not an output).
+            pub fn get(&self, name: &str) -> Option<&str> {
+                match name {
+                    $( stringify!($name) => self.$name.as_deref(), )*
+                    _ => None,
+                }
+            }
+
+            fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+                match name {
+                    $( stringify!($name) => Some(&mut self.$name), )*
+                    _ => None,
                 }
             }
         }
-        pairs.sort_by_key(|(name, _)| field_rank(name));
-        pairs
+    };
+}
+
+output_table! {
+    user_tenant_id => PrepareTenant, vnet: false, "Your Azure AD tenant id";
+    user_subscription_id => PrepareTenant, vnet: true, "Subscription of your VNet";
+    user_resource_group => PrepareTenant, vnet: true, "Resource group of your VNet (canonical case)";
+    user_vnet_name => PrepareTenant, vnet: true, "Name of your VNet (canonical case)";
+    user_vnet_id => PrepareTenant, vnet: true, "Resource id of your VNet";
+    user_vnet_location => PrepareTenant, vnet: false, "Azure region of your VNet";
+    user_vnet_cidrs => PrepareTenant, vnet: false, "Address prefixes of your VNet, comma-separated";
+    user_app_name => PrepareTenant, vnet: false, "Display name of the app registration";
+    user_app_id => PrepareTenant, vnet: false, "Application (client) id of the app registration";
+    user_app_object_id => PrepareTenant, vnet: false, "Object id of the app registration";
+    user_sp_id => PrepareTenant, vnet: false, "Object id of the app's service principal in your tenant";
+    user_role_id => PrepareTenant, vnet: false, "Role definition id granted to your app on the VNet";
+    aiven_sp_id => PrepareTenant, vnet: false, "Object id of Aiven's service principal in your tenant";
+    aiven_role_id => PrepareTenant, vnet: false, "Role definition id (peer/action only) granted to Aiven on the VNet";
+    aiven_project => RequestPeering, vnet: false, "Aiven project";
+    aiven_project_vpc_id => RequestPeering, vnet: false, "Aiven project VPC id";
+    aiven_cloud => RequestPeering, vnet: false, "Cloud of the Aiven project VPC";
+    aiven_tenant_id => RequestPeering, vnet: false, "Aiven's Azure AD tenant id (state_info to-tenant-id)";
+    aiven_vnet_id => RequestPeering, vnet: false, "Resource id of Aiven's VNet (state_info to-network-id)";
+    peering_name => AcceptPeering, vnet: false, "Name of the peering on your VNet";
+    user_peering_state => AcceptPeering, vnet: false, "State of the peering on your VNet (Initiated, Connected)";
+    peering_state => AwaitActive, vnet: false, "State of the Aiven peering connection";
+}
+
+impl Outputs {
+    /// Every name/value pair that is set, in table order.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        OUTPUTS
+            .iter()
+            .filter_map(|output| {
+                self.get(output.name)
+                    .map(|value| (output.name, value.to_string()))
+            })
+            .collect()
     }
 
-    /// Every output name, in declaration order.
-    pub fn names() -> &'static [&'static str] {
-        FIELD_ORDER
+    /// Every output name, in table order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        OUTPUTS.iter().map(|output| output.name)
     }
 
-    /// Takes every value `newer` has.
-    pub fn merge(&mut self, newer: &Outputs) {
-        let mut mine = serde_json::to_value(&*self).unwrap_or_default();
-        if let (serde_json::Value::Object(mine_map), serde_json::Value::Object(newer_map)) =
-            (&mut mine, serde_json::to_value(newer).unwrap_or_default())
-        {
-            for (name, value) in newer_map {
-                mine_map.insert(name, value);
+    /// Sets an output by name; `false` when there is no such output.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) -> bool {
+        match self.slot(name) {
+            Some(slot) => {
+                *slot = Some(value.into());
+                true
             }
-        }
-        if let Ok(merged) = serde_json::from_value(mine) {
-            *self = merged;
+            None => false,
         }
     }
 
-    /// Reads the state file; a missing file is an empty state.
-    pub fn load(path: &Path) -> Result<Outputs, PhaseError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) if text.trim().is_empty() => Ok(Outputs::default()),
-            Ok(text) => serde_json::from_str(&text).map_err(|error| {
-                PhaseError::input(
-                    "--state",
-                    format!(
-                        "{} is not a state file of this tool: {error}",
-                        path.display()
-                    ),
-                )
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Outputs::default()),
-            Err(error) => Err(PhaseError::input(
-                "--state",
-                format!("cannot read {}: {error}", path.display()),
-            )),
+    /// Takes every value `newer` has, keeping the others.
+    pub fn merge(&mut self, newer: &Outputs) {
+        for (name, value) in newer.pairs() {
+            let known = self.set(name, value);
+            debug_assert!(known, "{name} comes from the same table");
         }
+    }
+
+    /// Reads the state file; a missing or empty file is an empty state.
+    pub fn load(path: &Path) -> Result<Outputs, InputError> {
+        StateFile::load(path).map(|state| state.outputs)
     }
 
     /// Merges into the state file atomically (write a sibling, then rename).
-    pub fn save_merged(&self, path: &Path) -> Result<(), PhaseError> {
-        let mut state = Outputs::load(path)?;
-        state.merge(self);
-        let text = serde_json::to_string_pretty(&state)
-            .map_err(|error| PhaseError::failed(format!("cannot serialize the state: {error}")))?;
-        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&temporary, text + "\n")
-            .and_then(|()| std::fs::rename(&temporary, path))
-            .map_err(|error| {
-                PhaseError::failed(format!(
-                    "cannot write the state file {}: {error}",
+    pub fn save_merged(&self, path: &Path) -> Result<(), std::io::Error> {
+        let mut state = StateFile::load(path)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+        state.outputs.merge(self);
+        state.save(path)
+    }
+}
+
+/// The version the state file is written in. Version 1 (before the `version` field existed)
+/// held the same outputs without the field and is read as is.
+pub const STATE_VERSION: u64 = 2;
+
+/// The state file: `{"version": 2, "<output>": "<value>", …}`, pretty-printed JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateFile {
+    pub outputs: Outputs,
+}
+
+impl StateFile {
+    pub fn load(path: &Path) -> Result<StateFile, InputError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(error) => {
+                return Err(InputError::new(
+                    "--state",
+                    format!("cannot read {}: {error}", path.display()),
+                ));
+            }
+        };
+        if text.trim().is_empty() {
+            return Ok(StateFile::default());
+        }
+        Self::parse(&text).map_err(|reason| {
+            InputError::new(
+                "--state",
+                format!(
+                    "{} is not a state file of this tool: {reason}",
                     path.display()
-                ))
-            })
+                ),
+            )
+        })
     }
-}
 
-/// The outputs each phase writes (it echoes nothing it did not produce or resolve).
-pub fn outputs_of(phase: &str) -> &'static [&'static str] {
-    match phase {
-        "prepare-tenant" => &FIELD_ORDER[..14],
-        "request-peering" => &FIELD_ORDER[14..19],
-        "accept-peering" => &FIELD_ORDER[19..21],
-        "await-active" => &FIELD_ORDER[21..],
-        _ => &[],
+    /// Parses the JSON text of any version this build knows.
+    pub fn parse(text: &str) -> Result<StateFile, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|error| error.to_string())?;
+        let serde_json::Value::Object(map) = value else {
+            return Err("expected a JSON object".into());
+        };
+        let version = match map.get("version") {
+            None => 1,
+            Some(version) => version
+                .as_u64()
+                .ok_or_else(|| format!("version {version} is not a number"))?,
+        };
+        if version > STATE_VERSION {
+            return Err(format!(
+                "it has version {version}, written by a newer release of this tool (this one reads up to {STATE_VERSION}); upgrade"
+            ));
+        }
+        let mut state = StateFile::default();
+        for (key, value) in &map {
+            if key == "version" {
+                continue;
+            }
+            let serde_json::Value::String(text) = value else {
+                return Err(format!("{key} is not a string"));
+            };
+            if !state.outputs.set(key, text.clone()) {
+                return Err(format!("unknown field {key:?}"));
+            }
+        }
+        Ok(state)
     }
-}
 
-/// What each output means, for generated documentation.
-pub fn describe_output(name: &str) -> &'static str {
-    match name {
-        "user_tenant_id" => "Your Azure AD tenant id",
-        "user_subscription_id" => "Subscription of your VNet",
-        "user_resource_group" => "Resource group of your VNet (canonical case)",
-        "user_vnet_name" => "Name of your VNet (canonical case)",
-        "user_vnet_id" => "Resource id of your VNet",
-        "user_vnet_location" => "Azure region of your VNet",
-        "user_vnet_cidrs" => "Address prefixes of your VNet, comma-separated",
-        "user_app_name" => "Display name of the app registration",
-        "user_app_id" => "Application (client) id of the app registration",
-        "user_app_object_id" => "Object id of the app registration",
-        "user_sp_id" => "Object id of the app's service principal in your tenant",
-        "user_role_id" => "Role definition id granted to your app on the VNet",
-        "aiven_sp_id" => "Object id of Aiven's service principal in your tenant",
-        "aiven_role_id" => "Role definition id (peer/action only) granted to Aiven on the VNet",
-        "aiven_project" => "Aiven project",
-        "aiven_project_vpc_id" => "Aiven project VPC id",
-        "aiven_cloud" => "Cloud of the Aiven project VPC",
-        "aiven_tenant_id" => "Aiven's Azure AD tenant id (state_info to-tenant-id)",
-        "aiven_vnet_id" => "Resource id of Aiven's VNet (state_info to-network-id)",
-        "peering_name" => "Name of the peering on your VNet",
-        "user_peering_state" => "State of the peering on your VNet (Initiated, Connected)",
-        "peering_state" => "State of the Aiven peering connection",
-        _ => "",
+    /// The JSON text: the version first, then the outputs in table order.
+    pub fn to_json(&self) -> String {
+        let quote = |text: &str| serde_json::to_string(text).expect("strings serialize");
+        let mut lines = vec![format!("  \"version\": {STATE_VERSION}")];
+        for (name, value) in self.outputs.pairs() {
+            lines.push(format!("  {}: {}", quote(name), quote(&value)));
+        }
+        format!("{{\n{}\n}}\n", lines.join(",\n"))
     }
-}
 
-const FIELD_ORDER: &[&str] = &[
-    "user_tenant_id",
-    "user_subscription_id",
-    "user_resource_group",
-    "user_vnet_name",
-    "user_vnet_id",
-    "user_vnet_location",
-    "user_vnet_cidrs",
-    "user_app_name",
-    "user_app_id",
-    "user_app_object_id",
-    "user_sp_id",
-    "user_role_id",
-    "aiven_sp_id",
-    "aiven_role_id",
-    "aiven_project",
-    "aiven_project_vpc_id",
-    "aiven_cloud",
-    "aiven_tenant_id",
-    "aiven_vnet_id",
-    "peering_name",
-    "user_peering_state",
-    "peering_state",
-];
-
-fn field_rank(name: &str) -> usize {
-    FIELD_ORDER
-        .iter()
-        .position(|field| *field == name)
-        .unwrap_or(usize::MAX)
+    /// Writes the file atomically: a sibling, then a rename.
+    pub fn save(&self, path: &Path) -> Result<(), std::io::Error> {
+        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&temporary, self.to_json())?;
+        std::fs::rename(&temporary, path)
+    }
 }
 
 #[cfg(test)]
@@ -211,33 +223,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn field_order_lists_every_field() {
-        let all = Outputs {
-            user_tenant_id: Some("x".into()),
-            user_subscription_id: Some("x".into()),
-            user_resource_group: Some("x".into()),
-            user_vnet_name: Some("x".into()),
-            user_vnet_id: Some("x".into()),
-            user_vnet_location: Some("x".into()),
-            user_vnet_cidrs: Some("x".into()),
-            user_app_name: Some("x".into()),
-            user_app_id: Some("x".into()),
-            user_app_object_id: Some("x".into()),
-            user_sp_id: Some("x".into()),
-            user_role_id: Some("x".into()),
-            aiven_sp_id: Some("x".into()),
-            aiven_role_id: Some("x".into()),
-            aiven_project: Some("x".into()),
-            aiven_project_vpc_id: Some("x".into()),
-            aiven_cloud: Some("x".into()),
-            aiven_tenant_id: Some("x".into()),
-            aiven_vnet_id: Some("x".into()),
-            peering_name: Some("x".into()),
-            user_peering_state: Some("x".into()),
-            peering_state: Some("x".into()),
-        };
-        let names: Vec<String> = all.pairs().into_iter().map(|(name, _)| name).collect();
-        assert_eq!(names, FIELD_ORDER);
+    fn the_table_names_every_field_once_in_order() {
+        let mut all = Outputs::default();
+        for name in Outputs::names() {
+            assert!(all.set(name, name), "{name}");
+        }
+        let names: Vec<&str> = all.pairs().into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, Outputs::names().collect::<Vec<_>>());
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+        assert!(!all.set("user_app_secret", "x"));
     }
 
     #[test]
@@ -253,5 +250,27 @@ mod tests {
         });
         assert_eq!(old.user_app_id.as_deref(), Some("a"));
         assert_eq!(old.peering_state.as_deref(), Some("ACTIVE"));
+    }
+
+    #[test]
+    fn reads_version_one_and_writes_version_two() {
+        let old = StateFile::parse(r#"{"user_app_id":"a","peering_state":"ACTIVE"}"#).unwrap();
+        assert_eq!(old.outputs.user_app_id.as_deref(), Some("a"));
+        let text = old.to_json();
+        assert!(text.starts_with("{\n  \"version\": 2,\n  \"user_app_id\": \"a\""));
+        assert_eq!(StateFile::parse(&text).unwrap(), old);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        for (text, reason) in [
+            (r#"{"version":3}"#, "newer release"),
+            (r#"{"user_app_secret":"x"}"#, "unknown field"),
+            (r#"{"user_app_id":1}"#, "not a string"),
+            ("[]", "JSON object"),
+        ] {
+            let error = StateFile::parse(text).unwrap_err();
+            assert!(error.contains(reason), "{text}: {error}");
+        }
     }
 }

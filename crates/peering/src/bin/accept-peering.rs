@@ -1,5 +1,5 @@
-//! The `accept-peering` step binary: a thin front end over [`peering::cli`].
+//! The `accept-peering` step binary: a thin front end over the phase registry.
 
 fn main() -> std::process::ExitCode {
-    peering::cli::accept_peering_main()
+    peering::cli::phase_main(peering::Phase::AcceptPeering)
 }

@@ -1,5 +1,5 @@
-//! The `await-active` step binary: a thin front end over [`peering::cli`].
+//! The `await-active` step binary: a thin front end over the phase registry.
 
 fn main() -> std::process::ExitCode {
-    peering::cli::await_active_main()
+    peering::cli::phase_main(peering::Phase::AwaitActive)
 }

@@ -1,5 +1,5 @@
-//! The `prepare-tenant` step binary: a thin front end over [`peering::cli`].
+//! The `prepare-tenant` step binary: a thin front end over the phase registry.
 
 fn main() -> std::process::ExitCode {
-    peering::cli::prepare_tenant_main()
+    peering::cli::phase_main(peering::Phase::PrepareTenant)
 }

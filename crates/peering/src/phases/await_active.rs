@@ -2,32 +2,32 @@
 //! progress; failure states end the wait at once.
 
 use crate::error::PhaseError;
-use crate::phases::{describe_failure, is_failure_state};
+use crate::phases::describe_failure;
+use crate::registry::Phase;
 use crate::report::{Change, Report};
 use crate::state::Outputs;
-use aiven_api::Aiven;
+use aiven_api::{Aiven, ConnectionState, PeerTarget};
 use api_core::retry::{self, Step, Wait};
+use azure_api::VnetRef;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct AwaitActive {
     pub project: String,
     pub project_vpc_id: String,
-    pub subscription_id: String,
-    pub resource_group: String,
-    pub vnet_name: String,
+    pub vnet: VnetRef,
     pub timeout: Duration,
     pub poll_interval: Duration,
 }
 
 pub async fn await_active(aiven: &Aiven, request: &AwaitActive) -> Result<Report, PhaseError> {
-    let mut report = Report::new("await-active");
-    let label = format!(
-        "{}/{}/{}",
-        request.subscription_id.to_ascii_lowercase(),
-        request.resource_group.to_ascii_lowercase(),
-        request.vnet_name.to_ascii_lowercase()
+    let mut report = Report::new(Phase::AwaitActive);
+    let target = PeerTarget::new(
+        &request.vnet.subscription_id,
+        &request.vnet.resource_group,
+        &request.vnet.name,
     );
+    let label = target.to_string();
     let wait = Wait::new(
         "the peering connection to become ACTIVE",
         request.timeout,
@@ -35,14 +35,18 @@ pub async fn await_active(aiven: &Aiven, request: &AwaitActive) -> Result<Report
     )
     .steady();
     let connection = retry::until(&wait, |attempt| {
-        let label = &label;
+        let (label, target) = (&label, &target);
         async move {
             let found = aiven
-                .azure_connection(&request.project, &request.project_vpc_id, &request.subscription_id, &request.resource_group, &request.vnet_name)
+                .azure_connection(&request.project, &request.project_vpc_id, target)
                 .await;
             match found {
-                Ok(Some(connection)) if connection.state == "ACTIVE" => Step::Done(connection),
-                Ok(Some(connection)) if is_failure_state(&connection.state) || connection.state == "DELETING" || connection.state == "DELETED" => {
+                Ok(Some(connection)) if connection.state == ConnectionState::Active => {
+                    Step::Done(connection)
+                }
+                Ok(Some(connection))
+                    if connection.state.is_failure() || connection.state.is_deleted() =>
+                {
                     Step::Fail(PhaseError::failed(format!(
                         "the peering connection to {label} is {}: {}",
                         connection.state,
@@ -73,15 +77,16 @@ pub async fn await_active(aiven: &Aiven, request: &AwaitActive) -> Result<Report
         }
     })
     .await
-    .map_err(|error| match error {
-        retry::WaitError::Failed(error) => error,
-        timed_out => PhaseError::TimedOut(format!(
-            "{timed_out}; it is safe to re-run await-active (Aiven has taken up to 15 minutes), or raise --timeout"
-        )),
+    .map_err(|error| match PhaseError::from(error) {
+        PhaseError::TimedOut { message, last } => PhaseError::TimedOut {
+            message: format!("{message} (Aiven has taken up to 15 minutes)"),
+            last,
+        },
+        other => other,
     })?;
     report.resource("peering connection", &label, "ACTIVE", Change::Waited);
     report.outputs = Outputs {
-        peering_state: Some(connection.state),
+        peering_state: Some(connection.state.to_string()),
         ..Default::default()
     };
     Ok(report)

@@ -1,11 +1,11 @@
-//! The four phases of the procedure, each a function over typed clients.
+//! The phases of the procedure, each a function over typed clients.
 
 pub mod accept_peering;
 pub mod await_active;
 pub mod prepare_tenant;
 pub mod request_peering;
 
-use aiven_api::PeeringConnection;
+use aiven_api::{ConnectionState, PeeringConnection};
 use std::time::Duration;
 
 /// How patiently to wait for Azure's eventual consistency (replication, propagation).
@@ -26,28 +26,22 @@ impl Default for Pacing {
     }
 }
 
-/// Aiven states that waiting will not change.
-pub fn is_failure_state(state: &str) -> bool {
-    matches!(
-        state,
-        "INVALID_SPECIFICATION" | "REJECTED_BY_PEER" | "DELETED_BY_PEER" | "ERROR"
-    )
-}
-
 /// Aiven's explanation and the likely causes, for a connection in a failure state.
 pub fn describe_failure(connection: &PeeringConnection) -> String {
     let message = connection
         .message()
         .unwrap_or_else(|| "no explanation given".to_string());
-    let hint = match connection.state.as_str() {
-        "INVALID_SPECIFICATION" => {
+    let hint = match connection.state {
+        ConnectionState::InvalidSpecification => {
             "likely causes: the Aiven app's service principal lacks peer/action on the VNet (run prepare-tenant), \
              the VNet name or resource group is wrong, or the address ranges overlap; the connection must be deleted and re-created"
         }
-        "REJECTED_BY_PEER" => {
+        ConnectionState::RejectedByPeer => {
             "the peer rejected the connection; check the VNet and the Aiven app's role, then re-create it"
         }
-        "DELETED_BY_PEER" => "the Azure side of the peering was deleted; re-create the connection",
+        ConnectionState::DeletedByPeer => {
+            "the Azure side of the peering was deleted; re-create the connection"
+        }
         _ => "contact Aiven support if it persists",
     };
     format!("{message} ({hint})")

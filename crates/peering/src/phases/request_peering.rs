@@ -2,11 +2,13 @@
 //! until Aiven's side is done (PENDING_PEER), keeping the Aiven tenant and VNet ids.
 
 use crate::error::PhaseError;
-use crate::phases::{describe_failure, is_failure_state};
+use crate::phases::describe_failure;
+use crate::registry::Phase;
 use crate::report::{Change, Report};
 use crate::state::Outputs;
-use aiven_api::{Aiven, CreatePeering, PeeringConnection};
+use aiven_api::{Aiven, ConnectionState, CreatePeering, PeerTarget, PeeringConnection};
 use api_core::retry::{self, Step, Wait};
+use azure_api::VnetRef;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -14,9 +16,7 @@ pub struct RequestPeering {
     pub project: String,
     /// `None`: the single VPC of the project in the VNet's region.
     pub project_vpc_id: Option<String>,
-    pub subscription_id: String,
-    pub resource_group: String,
-    pub vnet_name: String,
+    pub vnet: VnetRef,
     pub vnet_location: Option<String>,
     pub app_id: String,
     pub tenant_id: String,
@@ -29,11 +29,22 @@ pub struct RequestPeering {
     pub poll_interval: Duration,
 }
 
+impl RequestPeering {
+    /// The VNet as Aiven keys it (lower case).
+    fn target(&self) -> PeerTarget {
+        PeerTarget::new(
+            &self.vnet.subscription_id,
+            &self.vnet.resource_group,
+            &self.vnet.name,
+        )
+    }
+}
+
 pub async fn request_peering(
     aiven: &Aiven,
     request: &RequestPeering,
 ) -> Result<Report, PhaseError> {
-    let mut report = Report::new("request-peering");
+    let mut report = Report::new(Phase::RequestPeering);
     let vpc_id = resolve_vpc(aiven, request).await?;
     let vpc = aiven
         .vpc(&request.project, &vpc_id)
@@ -66,21 +77,15 @@ pub async fn request_peering(
         Change::AlreadyPresent,
     );
 
-    let subscription = request.subscription_id.to_ascii_lowercase();
-    let group = request.resource_group.to_ascii_lowercase();
-    let vnet = request.vnet_name.to_ascii_lowercase();
-    let existing = vpc
-        .peering_connections
-        .iter()
-        .find(|connection| connection.targets(&subscription, &group, &vnet))
-        .cloned();
-    let label = format!("{subscription}/{group}/{vnet}");
+    let target = request.target();
+    let existing = vpc.azure_connection(&target);
+    let label = target.to_string();
 
     let mut created_here = match existing {
         Some(connection)
-            if is_failure_state(&connection.state) || wrong_identity(&connection, request) =>
+            if connection.state.is_failure() || wrong_identity(&connection, request) =>
         {
-            let reason = if is_failure_state(&connection.state) {
+            let reason = if connection.state.is_failure() {
                 describe_failure(&connection)
             } else {
                 format!(
@@ -102,7 +107,7 @@ pub async fn request_peering(
             recreate(aiven, request, &vpc_id, &mut report, &label).await?;
             true
         }
-        Some(connection) if connection.state == "DELETING" || connection.state == "DELETED" => {
+        Some(connection) if connection.state.is_deleted() => {
             tracing::info!(
                 "the previous peering connection to {label} is {}; waiting for it to go",
                 connection.state
@@ -171,7 +176,7 @@ pub async fn request_peering(
         aiven_cloud: Some(vpc.cloud_name.clone()),
         aiven_tenant_id,
         aiven_vnet_id,
-        peering_state: Some(ready.state.clone()),
+        peering_state: Some(ready.state.to_string()),
         ..Default::default()
     };
     Ok(report)
@@ -180,7 +185,7 @@ pub async fn request_peering(
 /// Whether Aiven's INVALID_SPECIFICATION is about the `peer/action` grant (which may just not
 /// have propagated yet).
 fn grant_not_yet_applied(connection: &PeeringConnection) -> bool {
-    connection.state == "INVALID_SPECIFICATION"
+    connection.state == ConnectionState::InvalidSpecification
         && connection
             .message()
             .is_some_and(|message| message.contains("peer/action"))
@@ -211,24 +216,19 @@ async fn wait_for_pending_peer(
     .steady();
     retry::until(&wait, |attempt| async move {
         let found = aiven
-            .azure_connection(
-                &request.project,
-                vpc_id,
-                &request.subscription_id,
-                &request.resource_group,
-                &request.vnet_name,
-            )
+            .azure_connection(&request.project, vpc_id, &request.target())
             .await;
         match found {
             Ok(Some(connection))
-                if connection.state == "PENDING_PEER" && connection.to_network_id().is_some() =>
+                if connection.state == ConnectionState::PendingPeer
+                    && connection.to_network_id().is_some() =>
             {
                 Step::Done(Ok(connection))
             }
-            Ok(Some(connection)) if connection.state == "ACTIVE" => Step::Done(Ok(connection)),
-            Ok(Some(connection)) if is_failure_state(&connection.state) => {
-                Step::Done(Err(connection))
+            Ok(Some(connection)) if connection.state == ConnectionState::Active => {
+                Step::Done(Ok(connection))
             }
+            Ok(Some(connection)) if connection.state.is_failure() => Step::Done(Err(connection)),
             Ok(Some(connection)) => {
                 tracing::info!(
                     "peering connection is {} after {}s",
@@ -258,13 +258,7 @@ async fn recreate(
     label: &str,
 ) -> Result<(), PhaseError> {
     aiven
-        .delete_azure_peering(
-            &request.project,
-            vpc_id,
-            &request.subscription_id.to_ascii_lowercase(),
-            &request.resource_group.to_ascii_lowercase(),
-            &request.vnet_name.to_ascii_lowercase(),
-        )
+        .delete_azure_peering(&request.project, vpc_id, &request.target())
         .await?;
     wait_until_gone(aiven, request, vpc_id).await?;
     report.resource("peering connection", label, vpc_id, Change::Removed);
@@ -341,14 +335,12 @@ async fn create(
     report: &mut Report,
     label: &str,
 ) -> Result<(), PhaseError> {
-    let body = CreatePeering {
-        peer_cloud_account: request.subscription_id.to_ascii_lowercase(),
-        peer_resource_group: request.resource_group.to_ascii_lowercase(),
-        peer_vpc: request.vnet_name.to_ascii_lowercase(),
-        peer_azure_app_id: request.app_id.to_ascii_lowercase(),
-        peer_azure_tenant_id: request.tenant_id.to_ascii_lowercase(),
-        user_peer_network_cidrs: request.user_peer_network_cidrs.clone(),
-    };
+    let body = CreatePeering::new(
+        request.target(),
+        &request.app_id,
+        &request.tenant_id,
+        request.user_peer_network_cidrs.clone(),
+    );
     let created = aiven
         .create_peering(&request.project, vpc_id, &body)
         .await?;
@@ -374,17 +366,11 @@ async fn wait_until_gone(
     .steady();
     retry::until(&wait, |_| async {
         match aiven
-            .azure_connection(
-                &request.project,
-                vpc_id,
-                &request.subscription_id,
-                &request.resource_group,
-                &request.vnet_name,
-            )
+            .azure_connection(&request.project, vpc_id, &request.target())
             .await
         {
             Ok(None) => Step::Done(()),
-            Ok(Some(connection)) if connection.state == "DELETED" => Step::Done(()),
+            Ok(Some(connection)) if connection.state == ConnectionState::Deleted => Step::Done(()),
             Ok(Some(connection)) => Step::retry(PhaseError::failed(format!(
                 "the old connection is still {}",
                 connection.state

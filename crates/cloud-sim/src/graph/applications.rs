@@ -1,0 +1,351 @@
+//! Graph applications: list with filters, create, upsert by `uniqueName`, read, update and
+//! delete, with the caller's ownership rules and replication lag.
+
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::http::{Response, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::credentials::password_credential_json;
+use super::{
+    GraphRequest, bad_request, collection_response, graph_error, insufficient_privileges,
+    not_found, parse_filter,
+};
+use crate::Shared;
+use crate::http::{empty_response, json_response, query_value};
+use crate::world::{Application, World, new_guid, rfc3339};
+
+const SIGN_IN_AUDIENCES: [&str; 4] = [
+    "AzureADMyOrg",
+    "AzureADMultipleOrgs",
+    "AzureADandPersonalMicrosoftAccount",
+    "PersonalMicrosoftAccount",
+];
+const APPLICATION_PROPERTIES: [&str; 14] = [
+    "displayName",
+    "signInAudience",
+    "description",
+    "notes",
+    "tags",
+    "identifierUris",
+    "web",
+    "api",
+    "spa",
+    "publicClient",
+    "requiredResourceAccess",
+    "uniqueName",
+    "isFallbackPublicClient",
+    "serviceManagementReference",
+];
+
+pub(super) fn application_json(
+    shared: &Shared,
+    world: &World,
+    application: &Application,
+    entity: bool,
+) -> Value {
+    let publisher_domain = world
+        .tenant(&application.tenant_id)
+        .map(|tenant| tenant.default_domain.clone())
+        .unwrap_or_default();
+    let mut value = json!({
+        "id": application.object_id,
+        "deletedDateTime": null,
+        "appId": application.app_id,
+        "applicationTemplateId": null,
+        "createdDateTime": rfc3339(application.created_time),
+        "description": null,
+        "displayName": application.display_name,
+        "identifierUris": [],
+        "publisherDomain": publisher_domain,
+        "signInAudience": application.sign_in_audience,
+        "uniqueName": application.unique_name,
+        "tags": [],
+        "keyCredentials": [],
+        "passwordCredentials": application.password_credentials.iter().map(password_credential_json).collect::<Vec<_>>(),
+        "requiredResourceAccess": [],
+        "web": {"redirectUris": [], "homePageUrl": null, "logoutUrl": null},
+    });
+    if entity && let Some(object) = value.as_object_mut() {
+        object.insert(
+            "@odata.context".to_string(),
+            json!(format!(
+                "{}/v1.0/$metadata#applications/$entity",
+                shared.urls.graph
+            )),
+        );
+    }
+    value
+}
+
+/// An application of the caller's tenant that has replicated (or any, if `honour_lag` is false).
+pub(super) fn find_application(
+    request: &GraphRequest,
+    world: &World,
+    predicate: impl Fn(&Application) -> bool,
+    honour_lag: bool,
+) -> Option<Application> {
+    world
+        .applications
+        .iter()
+        .find(|application| {
+            application.tenant_id == request.tenant_id()
+                && (!honour_lag || application.visible_at <= request.now)
+                && predicate(application)
+        })
+        .cloned()
+}
+
+pub(super) fn list_applications(request: &GraphRequest, world: &World) -> Response<Body> {
+    let filter = match query_value(&request.query, "$filter")
+        .map(parse_filter)
+        .transpose()
+    {
+        Ok(filter) => filter,
+        Err(response) => return response,
+    };
+    let mut values = Vec::new();
+    for application in &world.applications {
+        if application.tenant_id != request.tenant_id() || application.visible_at > request.now {
+            continue;
+        }
+        let keep = match &filter {
+            None => true,
+            Some((field, value)) => match field.as_str() {
+                "displayName" => application.display_name == *value,
+                "appId" => application.app_id.eq_ignore_ascii_case(value),
+                "uniqueName" => application.unique_name.as_deref() == Some(value.as_str()),
+                "id" => application.object_id.eq_ignore_ascii_case(value),
+                other => {
+                    return graph_error(
+                        StatusCode::BAD_REQUEST,
+                        "Request_UnsupportedQuery",
+                        &format!(
+                            "Unsupported or invalid query filter clause specified for property '{other}' of resource 'Application'."
+                        ),
+                    );
+                }
+            },
+        };
+        if keep {
+            values.push(application_json(request.shared, world, application, false));
+        }
+    }
+    collection_response(request, "applications", values)
+}
+
+/// Validates application properties; returns (displayName, signInAudience) when present.
+fn validate_application_body(
+    object: &Map<String, Value>,
+) -> Result<(Option<String>, Option<String>), Response<Body>> {
+    for name in object.keys() {
+        if !APPLICATION_PROPERTIES.contains(&name.as_str()) && !name.starts_with("@odata") {
+            return Err(graph_error(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                &format!(
+                    "Property '{name}' does not exist on type 'microsoft.graph.application'. Make sure to only use property names that are defined by the type or mark the type as open type."
+                ),
+            ));
+        }
+    }
+    let display_name = match object.get("displayName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) if !text.trim().is_empty() => Some(text.clone()),
+        Some(_) => {
+            return Err(bad_request(
+                "Invalid value specified for property 'displayName' of resource 'Application'.",
+            ));
+        }
+    };
+    let sign_in_audience = match object.get("signInAudience") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) if SIGN_IN_AUDIENCES.contains(&text.as_str()) => {
+            Some(text.clone())
+        }
+        Some(_) => {
+            return Err(bad_request(
+                "Invalid value specified for property 'signInAudience' of resource 'Application'.",
+            ));
+        }
+    };
+    Ok((display_name, sign_in_audience))
+}
+
+fn new_application(
+    request: &GraphRequest,
+    display_name: String,
+    sign_in_audience: Option<String>,
+    unique_name: Option<String>,
+) -> Application {
+    Application {
+        object_id: new_guid(),
+        app_id: new_guid(),
+        tenant_id: request.tenant_id().to_string(),
+        display_name,
+        sign_in_audience: sign_in_audience.unwrap_or_else(|| "AzureADMyOrg".to_string()),
+        unique_name,
+        password_credentials: Vec::new(),
+        federated_identity_credentials: Vec::new(),
+        owner_principal_ids: vec![request.caller.token.service_principal_id.clone()],
+        visible_at: request.now + request.shared.delays.graph_replication_lag,
+        created_time: SystemTime::now(),
+        lagging_service_principal_attempts: 0,
+    }
+}
+
+pub(super) fn create_application(request: &GraphRequest, world: &mut World) -> Response<Body> {
+    let object = match request.json_object() {
+        Ok(object) => object,
+        Err(response) => return response,
+    };
+    let (display_name, sign_in_audience) = match validate_application_body(&object) {
+        Ok(values) => values,
+        Err(response) => return response,
+    };
+    let Some(display_name) = display_name else {
+        return bad_request("Property 'displayName' is required.");
+    };
+    let unique_name = object
+        .get("uniqueName")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(unique_name) = &unique_name
+        && world.applications.iter().any(|application| {
+            application.tenant_id == request.tenant_id()
+                && application.unique_name.as_deref() == Some(unique_name.as_str())
+        })
+    {
+        return graph_error(
+            StatusCode::CONFLICT,
+            "Request_MultipleObjectsWithSameKeyValue",
+            &format!(
+                "Another object with the same value for property uniqueName '{unique_name}' already exists."
+            ),
+        );
+    }
+    let application = new_application(request, display_name, sign_in_audience, unique_name);
+    let body = application_json(request.shared, world, &application, true);
+    world.applications.push(application);
+    json_response(StatusCode::CREATED, body)
+}
+
+pub(super) fn upsert_application_by_unique_name(
+    request: &GraphRequest,
+    world: &mut World,
+    unique_name: &str,
+) -> Response<Body> {
+    let object = match request.json_object() {
+        Ok(object) => object,
+        Err(response) => return response,
+    };
+    let (display_name, sign_in_audience) = match validate_application_body(&object) {
+        Ok(values) => values,
+        Err(response) => return response,
+    };
+    let existing = find_application(
+        request,
+        world,
+        |application| application.unique_name.as_deref() == Some(unique_name),
+        false,
+    );
+    if let Some(existing) = existing {
+        if !request.caller.may_manage(&existing) {
+            return insufficient_privileges();
+        }
+        if let Some(stored) = world
+            .applications
+            .iter_mut()
+            .find(|application| application.object_id == existing.object_id)
+        {
+            apply_application_changes(stored, display_name, sign_in_audience);
+        }
+        return empty_response(StatusCode::NO_CONTENT);
+    }
+    let create_if_missing = request
+        .headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| {
+            value
+                .split(',')
+                .any(|preference| preference.trim().eq_ignore_ascii_case("create-if-missing"))
+        });
+    if !create_if_missing {
+        return not_found(unique_name);
+    }
+    let Some(display_name) = display_name else {
+        return bad_request("Property 'displayName' is required.");
+    };
+    let application = new_application(
+        request,
+        display_name,
+        sign_in_audience,
+        Some(unique_name.to_string()),
+    );
+    let body = application_json(request.shared, world, &application, true);
+    world.applications.push(application);
+    json_response(StatusCode::CREATED, body)
+}
+
+pub(super) fn update_application(
+    request: &GraphRequest,
+    world: &mut World,
+    object_id: &str,
+) -> Response<Body> {
+    let object = match request.json_object() {
+        Ok(object) => object,
+        Err(response) => return response,
+    };
+    let (display_name, sign_in_audience) = match validate_application_body(&object) {
+        Ok(values) => values,
+        Err(response) => return response,
+    };
+    let caller = request.caller;
+    let Some(stored) = world
+        .applications
+        .iter_mut()
+        .find(|application| application.object_id == object_id)
+    else {
+        return not_found(object_id);
+    };
+    if !caller.may_manage(stored) {
+        return insufficient_privileges();
+    }
+    apply_application_changes(stored, display_name, sign_in_audience);
+    empty_response(StatusCode::NO_CONTENT)
+}
+
+/// The part of a PATCH that changes an existing application.
+fn apply_application_changes(
+    stored: &mut Application,
+    display_name: Option<String>,
+    sign_in_audience: Option<String>,
+) {
+    if let Some(display_name) = display_name {
+        stored.display_name = display_name;
+    }
+    if let Some(sign_in_audience) = sign_in_audience {
+        stored.sign_in_audience = sign_in_audience;
+    }
+}
+
+pub(super) fn delete_application(
+    request: &GraphRequest,
+    world: &mut World,
+    application: &Application,
+) -> Response<Body> {
+    if !request.caller.may_manage(application) {
+        return insufficient_privileges();
+    }
+    world
+        .applications
+        .retain(|candidate| candidate.object_id != application.object_id);
+    // Deleting an application registration removes its service principal in the home tenant.
+    world.service_principals.retain(|principal| {
+        !(principal.tenant_id == application.tenant_id && principal.app_id == application.app_id)
+    });
+    empty_response(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,199 @@
+//! Command-line front ends of the phases, in two stages (after ripgrep's low-level and
+//! high-level arguments): clap flags with `PEERING_*` fallbacks and the state file as last
+//! resort → a pure `request()` that validates and builds the typed request (no I/O, unit-tested)
+//! → `execute()`, the one place that makes clients and tokens and calls the phase function.
+//! This module runs that pipeline: logging, the runtime, output sinks, the error report and the
+//! exit code. `multicall_main` is the one executable that answers to every phase's name.
+
+pub mod accept_peering;
+pub mod await_active;
+pub mod common;
+pub mod prepare_tenant;
+pub mod request_peering;
+
+use crate::error::{InputError, PhaseError};
+use crate::registry::{PHASES, Phase};
+use crate::report::Report;
+use crate::state::Outputs;
+use api_core::env_vars;
+use common::Common;
+use std::ffi::OsString;
+use std::future::Future;
+use std::process::ExitCode;
+
+/// One phase's command line.
+pub trait PhaseCli: clap::Parser {
+    const PHASE: Phase;
+    /// The typed request the phase function takes.
+    type Request;
+
+    fn common(&self) -> &Common;
+
+    /// Flags (already merged with their environment fallbacks) and the state file → the
+    /// request. Pure: no network, no clients, no tokens; every input error is found here.
+    fn request(&self, state: &Outputs) -> Result<Self::Request, InputError>;
+
+    /// Makes the clients the phase needs and runs it.
+    fn execute(
+        request: Self::Request,
+        common: &Common,
+    ) -> impl Future<Output = Result<Report, PhaseError>>;
+}
+
+/// The clap definition of a phase.
+pub fn command_of<C: PhaseCli>() -> clap::Command {
+    <C as clap::CommandFactory>::command()
+}
+
+/// Parses `arguments` (the first is the program name) and runs the phase.
+pub fn main_of<C: PhaseCli>(arguments: Vec<OsString>) -> ExitCode {
+    scrub_empty_environment();
+    let args = C::parse_from(arguments);
+    run(C::PHASE, args.common(), || async {
+        let state = args.common().load_state()?;
+        let request = args.request(&state)?;
+        C::execute(request, args.common()).await
+    })
+}
+
+/// The main of a single-phase executable.
+pub fn phase_main(phase: Phase) -> ExitCode {
+    (phase.spec().main)(std::env::args_os().collect())
+}
+
+/// The name of the one executable that carries every phase.
+pub const MULTICALL_NAME: &str = "aiven-azure-peering";
+
+/// The main of the multicall executable: the phase is the name it was called by
+/// (`prepare-tenant`, a link to it), or its first argument (`aiven-azure-peering prepare-tenant`).
+pub fn multicall_main() -> ExitCode {
+    let mut arguments: Vec<OsString> = std::env::args_os().collect();
+    let invoked_as = arguments
+        .first()
+        .and_then(|program| std::path::Path::new(program).file_name())
+        .and_then(|name| name.to_str())
+        .and_then(Phase::from_name);
+    if let Some(phase) = invoked_as {
+        return (phase.spec().main)(arguments);
+    }
+    let first = arguments.get(1).and_then(|argument| argument.to_str());
+    if let Some(phase) = first.and_then(Phase::from_name) {
+        arguments.remove(0);
+        return (phase.spec().main)(arguments);
+    }
+    match first {
+        Some("--version" | "-V") => {
+            println!("{MULTICALL_NAME} {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some("--help" | "-h" | "help") => {
+            print!("{}", multicall_usage());
+            ExitCode::SUCCESS
+        }
+        other => {
+            if let Some(other) = other {
+                eprintln!("error: {other:?} is not a phase of {MULTICALL_NAME}\n");
+            }
+            eprint!("{}", multicall_usage());
+            ExitCode::from(crate::error::exit::INVALID_INPUT)
+        }
+    }
+}
+
+fn multicall_usage() -> String {
+    let mut text = format!(
+        "{MULTICALL_NAME} {}: peer an Azure VNet with an Aiven project VPC\n\nUsage: {MULTICALL_NAME} <PHASE> [FLAGS]   (or call it by a phase's name)\n\nPhases:\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for spec in PHASES {
+        let about = (spec.command)()
+            .get_about()
+            .map(|about| about.to_string())
+            .unwrap_or_default();
+        text.push_str(&format!("  {:<16} {about}\n", spec.name));
+    }
+    text.push_str(&format!(
+        "\n`{MULTICALL_NAME} <PHASE> --help` lists a phase's flags.\n"
+    ));
+    text
+}
+
+/// CI systems export unset inputs as empty variables; clap would take them as empty values and
+/// hide the defaults, so empty `PEERING_*` and `AZURE_CLOUD` variables are removed before parsing.
+fn scrub_empty_environment() {
+    let empty: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let name = name.into_string().ok()?;
+            let ours = name.starts_with(env_vars::PEERING_PREFIX) || name == env_vars::AZURE_CLOUD;
+            (ours && value.to_string_lossy().trim().is_empty()).then_some(name)
+        })
+        .collect();
+    for name in empty {
+        // SAFETY: called at the start of main, before any other thread exists.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(env_vars::PEERING_LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+pub(crate) fn in_github_actions() -> bool {
+    env_vars::non_empty(env_vars::GITHUB_ACTIONS).is_some_and(|value| value == "true")
+}
+
+/// Runs one phase: logging, runtime, outputs, error report and exit code.
+fn run<F, Fut>(phase: Phase, common: &Common, body: F) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Report, PhaseError>>,
+{
+    init_logging();
+    let github = in_github_actions();
+    if github {
+        println!("::group::{phase}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(crate::error::exit::FAILED);
+        }
+    };
+    let result = runtime.block_on(body());
+    if github {
+        println!("::endgroup::");
+    }
+    let result = result.and_then(|report| {
+        common.sinks().write(&report)?;
+        Ok(report)
+    });
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            let message = error.chain();
+            tracing::error!("{phase} {}: {message}", error.title());
+            if github {
+                println!(
+                    "::error title={phase} {}::{}",
+                    error.title(),
+                    message
+                        .replace('%', "%25")
+                        .replace('\r', "%0D")
+                        .replace('\n', "%0A")
+                );
+            }
+            error.exit_code()
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Seed steps 1–10, with the user-tenant admin identity: the VNet, the multi-tenant app
+//! registration and its service principal, the Aiven app's service principal, the two roles and
+//! their assignments at the VNet's scope.
+
+mod application;
+mod credentials;
+mod principals;
+mod roles;
+
+pub use application::unique_name_for;
+pub use credentials::federated_credential_name;
+pub use roles::{PEER_ACTION, USER_PEERING_ACTIONS};
+
+use crate::error::PhaseError;
+use crate::phases::Pacing;
+use crate::registry::Phase;
+use crate::report::{Change, Report};
+use crate::state::Outputs;
+use api_core::retry::{self, Step, Wait};
+use azure_api::graph::is_replication_lag;
+use azure_api::{Arm, Graph, VnetRef};
+
+/// Which role the user's service principal gets on the VNet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserRole {
+    /// A custom role with [`USER_PEERING_ACTIONS`] only (the default).
+    LeastPrivilege { role_name: String },
+    /// The built-in Network Contributor, as the seed does.
+    NetworkContributor,
+}
+
+#[derive(Debug)]
+pub struct PrepareTenant {
+    pub vnet: VnetRef,
+    pub app_name: String,
+    pub aiven_app_id: String,
+    pub aiven_role_name: String,
+    pub user_role: UserRole,
+    /// Federated identity credentials to add to the app (CI OIDC sign-in).
+    pub federated: Vec<FederatedSubject>,
+    /// Also trust the running CI job's own OIDC identity (resolved before the phase runs).
+    pub federate_this_job: bool,
+    /// Where to keep a long-lived app password, for teams that want the seed's stored secret.
+    pub stored_secret: Option<StoredSecret>,
+    pub pacing: Pacing,
+}
+
+/// An OIDC issuer and subject the app trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederatedSubject {
+    pub issuer: String,
+    pub subject: String,
+}
+
+/// A GitHub Actions secret to hold the app's password.
+#[derive(Debug, Clone)]
+pub struct StoredSecret {
+    pub target: github_api::SecretTarget,
+    pub name: String,
+    pub lifetime: std::time::Duration,
+}
+
+pub async fn prepare_tenant(
+    admin_arm: &Arm,
+    admin_graph: &Graph,
+    github: Option<&github_api::GitHub>,
+    request: &PrepareTenant,
+) -> Result<Report, PhaseError> {
+    let mut report = Report::new(Phase::PrepareTenant);
+    let subscription = admin_arm
+        .subscription(&request.vnet.subscription_id)
+        .await
+        .map_err(|error| {
+            if error.status() == Some(404) {
+                PhaseError::input(
+                    "--subscription-id",
+                    format!(
+                        "subscription {} not found or not visible to the admin identity: {error}",
+                        request.vnet.subscription_id
+                    ),
+                )
+            } else {
+                PhaseError::from(error)
+            }
+        })?;
+    let tenant_id = subscription.tenant_id.to_ascii_lowercase();
+    let vnet = admin_arm
+        .virtual_network(&request.vnet.id())
+        .await?
+        .ok_or_else(|| {
+            PhaseError::input(
+                "--vnet-name",
+                format!(
+                    "VNet {} not found in resource group {} of subscription {}",
+                    request.vnet.name, request.vnet.resource_group, request.vnet.subscription_id
+                ),
+            )
+        })?;
+    let canonical = crate::input::vnet_ref("VNet id", &vnet.id)?;
+    report.resource(
+        "virtual network",
+        &vnet.name,
+        &vnet.id,
+        Change::AlreadyPresent,
+    );
+
+    let application = application::ensure_application(admin_graph, request, &mut report).await?;
+    for federated in &request.federated {
+        credentials::ensure_federated_credential(
+            admin_graph,
+            &application.id,
+            federated,
+            &request.pacing,
+            &mut report,
+        )
+        .await?;
+    }
+    if let Some(stored) = &request.stored_secret {
+        let github = github.ok_or_else(|| {
+            PhaseError::failed("--store-secret-in needs a GitHub client; this is a bug")
+        })?;
+        credentials::ensure_stored_secret(
+            admin_graph,
+            github,
+            &application.id,
+            stored,
+            &request.pacing,
+            &mut report,
+        )
+        .await?;
+    }
+    let (user_sp, user_sp_change) = principals::ensure_service_principal(
+        admin_graph,
+        &application.app_id,
+        "the app's service principal",
+        false,
+        &request.pacing,
+    )
+    .await?;
+    report.resource(
+        "service principal",
+        request.app_name.as_str(),
+        &user_sp.id,
+        user_sp_change,
+    );
+    let (aiven_sp, aiven_sp_change) = principals::ensure_service_principal(
+        admin_graph,
+        &request.aiven_app_id,
+        "the Aiven app's service principal",
+        true,
+        &request.pacing,
+    )
+    .await?;
+    report.resource("service principal", "Aiven", &aiven_sp.id, aiven_sp_change);
+
+    let subscription_scope = canonical.subscription_scope();
+    let aiven_role = roles::ensure_custom_role(
+        admin_arm,
+        &tenant_id,
+        &subscription_scope,
+        &request.aiven_role_name,
+        "Allows creating a peering to vnets in scope (but not from)",
+        &[PEER_ACTION],
+        &mut report,
+    )
+    .await?;
+    let user_role_id = match &request.user_role {
+        UserRole::NetworkContributor => format!(
+            "{subscription_scope}/providers/Microsoft.Authorization/roleDefinitions/{}",
+            azure_api::NETWORK_CONTRIBUTOR_ROLE_ID
+        ),
+        UserRole::LeastPrivilege { role_name } => {
+            roles::ensure_custom_role(
+                admin_arm,
+                &tenant_id,
+                &subscription_scope,
+                role_name,
+                "Allows creating and repairing peerings from vnets in scope",
+                USER_PEERING_ACTIONS,
+                &mut report,
+            )
+            .await?
+            .id
+        }
+    };
+    let assignment =
+        |role_definition_id: &str, principal_id: &str, who: &'static str| roles::Assignment {
+            scope: vnet.id.clone(),
+            role_definition_id: role_definition_id.to_string(),
+            principal_id: principal_id.to_string(),
+            who,
+        };
+    roles::ensure_assignment(
+        admin_arm,
+        &assignment(&user_role_id, &user_sp.id, "user app"),
+        &request.pacing,
+        &mut report,
+    )
+    .await?;
+    roles::ensure_assignment(
+        admin_arm,
+        &assignment(&aiven_role.id, &aiven_sp.id, "Aiven app"),
+        &request.pacing,
+        &mut report,
+    )
+    .await?;
+
+    report.outputs = Outputs {
+        user_tenant_id: Some(tenant_id),
+        user_subscription_id: Some(canonical.subscription_id.clone()),
+        user_resource_group: Some(canonical.resource_group.clone()),
+        user_vnet_name: Some(vnet.name.clone()),
+        user_vnet_id: Some(vnet.id.clone()),
+        user_vnet_location: Some(vnet.location.clone()),
+        user_vnet_cidrs: Some(vnet.address_prefixes().join(",")),
+        user_app_name: Some(request.app_name.clone()),
+        user_app_id: Some(application.app_id.clone()),
+        user_app_object_id: Some(application.id.clone()),
+        user_sp_id: Some(user_sp.id.clone()),
+        user_role_id: Some(user_role_id),
+        aiven_sp_id: Some(aiven_sp.id.clone()),
+        aiven_role_id: Some(aiven_role.id.clone()),
+        ..Default::default()
+    };
+    Ok(report)
+}
+
+/// How a Graph call on an object created moments ago went.
+fn replication_step<T>(
+    outcome: Result<Option<T>, azure_api::AzureError>,
+    what: &str,
+) -> Step<T, PhaseError> {
+    match outcome {
+        Ok(Some(value)) => Step::Done(value),
+        // Lookups answer "absent" for an object that has not replicated yet.
+        Ok(None) => Step::retry(PhaseError::failed(format!(
+            "{what}: not visible yet (directory replication)"
+        ))),
+        Err(error) if is_replication_lag(&error) => Step::retry(PhaseError::from(error)),
+        Err(error) => Step::Fail(PhaseError::from(error)),
+    }
+}
+
+fn replication_wait(pacing: &Pacing, what: &str) -> Wait {
+    Wait::new(
+        format!("{what} (replication)"),
+        pacing.replication_timeout,
+        pacing.interval,
+    )
+}
+
+/// Runs a Graph call on an object created moments ago, retrying while it has not replicated.
+async fn despite_replication<T, F, Fut>(
+    pacing: &Pacing,
+    what: &str,
+    mut call: F,
+) -> Result<T, PhaseError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, azure_api::AzureError>>,
+{
+    let wait = replication_wait(pacing, what);
+    Ok(retry::until(&wait, |_| {
+        let pending = call();
+        async move { replication_step(pending.await.map(Some), what) }
+    })
+    .await?)
+}
+
+/// Looks up an object created moments ago, retrying while the lookup answers "absent".
+async fn until_visible<T, F, Fut>(pacing: &Pacing, what: &str, mut call: F) -> Result<T, PhaseError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, azure_api::AzureError>>,
+{
+    let wait = replication_wait(pacing, what);
+    Ok(retry::until(&wait, |_| {
+        let pending = call();
+        async move { replication_step(pending.await, what) }
+    })
+    .await?)
+}

@@ -1,0 +1,53 @@
+//! Service principals (seed steps 3 and 7): the user app's, and the Aiven app's in the user
+//! tenant. The foreign one needs the Application administrator role; a 403 says so at once.
+
+use crate::error::PhaseError;
+use crate::phases::Pacing;
+use crate::report::Change;
+use api_core::retry::{self, Step, Wait};
+use azure_api::Graph;
+use azure_api::graph::{ServicePrincipal, is_replication_lag};
+
+pub(super) async fn ensure_service_principal(
+    graph: &Graph,
+    app_id: &str,
+    what: &str,
+    foreign: bool,
+    pacing: &Pacing,
+) -> Result<(ServicePrincipal, Change), PhaseError> {
+    if let Some(existing) = graph.service_principal_for(app_id).await? {
+        return Ok((existing, Change::AlreadyPresent));
+    }
+    let wait = Wait::new(
+        format!("{what} to be created"),
+        pacing.replication_timeout,
+        pacing.interval,
+    );
+    Ok(retry::until(&wait, |_| async move {
+        match graph.create_service_principal(app_id).await {
+            Ok(principal) => Step::Done((principal, Change::Created)),
+            Err(error) if error.status() == Some(409) => {
+                match graph.service_principal_for(app_id).await {
+                    Ok(Some(principal)) => Step::Done((principal, Change::AlreadyPresent)),
+                    Ok(None) => Step::retry(PhaseError::failed(format!(
+                        "{what} exists but is not readable yet"
+                    ))),
+                    Err(error) => Step::Fail(error.into()),
+                }
+            }
+            Err(error) if foreign && error.status() == Some(403) => {
+                Step::Fail(PhaseError::because(
+                    format!(
+                        "cannot create {what} for app {app_id}: the admin identity needs the \
+                     Application administrator (or Cloud application administrator) directory role \
+                     in the user tenant; assign it and re-run"
+                    ),
+                    error,
+                ))
+            }
+            Err(error) if is_replication_lag(&error) => Step::retry(PhaseError::from(error)),
+            Err(error) => Step::Fail(error.into()),
+        }
+    })
+    .await?)
+}
