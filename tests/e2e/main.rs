@@ -7,5 +7,4 @@ mod crashes;
 mod failures;
 mod github_actions;
 mod gitlab;
-mod install_script;
 mod procedure;
