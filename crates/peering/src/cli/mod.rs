@@ -49,6 +49,9 @@ pub fn command_of<C: PhaseCli>() -> clap::Command {
 pub fn main_of<C: PhaseCli>(arguments: Vec<OsString>) -> ExitCode {
     scrub_empty_environment();
     let args = C::parse_from(arguments);
+    if let Some(code) = &args.common().explain {
+        return explain(code);
+    }
     run(C::PHASE, args.common(), || async {
         let state = args.common().load_state()?;
         let request = args.request(&state)?;
@@ -82,6 +85,13 @@ pub fn multicall_main() -> ExitCode {
         return (phase.spec().main)(arguments);
     }
     match first {
+        Some("--explain") => match arguments.get(2).and_then(|code| code.to_str()) {
+            Some(code) => explain(code),
+            None => {
+                eprintln!("error: --explain needs an error code (AZP-…)");
+                ExitCode::from(crate::error::exit::INVALID_INPUT)
+            }
+        },
         Some("--version" | "-V") => {
             println!("{MULTICALL_NAME} {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -100,6 +110,37 @@ pub fn multicall_main() -> ExitCode {
     }
 }
 
+/// `--explain CODE`: the catalog entry on stdout, or the list of codes and exit code 2.
+fn explain(code: &str) -> ExitCode {
+    match crate::catalog::explain(code) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(list) => {
+            eprintln!("error: {list}");
+            ExitCode::from(crate::error::exit::INVALID_INPUT)
+        }
+    }
+}
+
+/// The message a failed phase ends with: the code, the whole chain, the entry's cause and fix.
+pub fn failure_text(phase: Phase, error: &PhaseError) -> String {
+    let message = error.chain();
+    match error.code() {
+        Some(code) => {
+            let entry = code.entry();
+            format!(
+                "error[{code}]: {phase} {}: {message}\n  cause: {}\n  fix: {}\n  (`{phase} --explain {code}` prints this again)\n",
+                error.title(),
+                entry.cause,
+                entry.fix
+            )
+        }
+        None => format!("error: {phase} {}: {message}\n", error.title()),
+    }
+}
+
 fn multicall_usage() -> String {
     let mut text = format!(
         "{MULTICALL_NAME} {}: peer an Azure VNet with an Aiven project VPC\n\nUsage: {MULTICALL_NAME} <PHASE> [FLAGS]   (or call it by a phase's name)\n\nPhases:\n",
@@ -113,7 +154,7 @@ fn multicall_usage() -> String {
         text.push_str(&format!("  {:<16} {about}\n", spec.name));
     }
     text.push_str(&format!(
-        "\n`{MULTICALL_NAME} <PHASE> --help` lists a phase's flags.\n"
+        "\n`{MULTICALL_NAME} <PHASE> --help` lists a phase's flags; `{MULTICALL_NAME} --explain CODE` explains an error code.\n"
     ));
     text
 }
@@ -182,10 +223,14 @@ where
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
             let message = error.chain();
-            tracing::error!("{phase} {}: {message}", error.title());
+            eprint!("{}", failure_text(phase, &error));
             if github {
+                let code = error
+                    .code()
+                    .map(|code| format!(" [{code}]"))
+                    .unwrap_or_default();
                 println!(
-                    "::error title={phase} {}::{}",
+                    "::error title={phase} {}{code}::{}",
                     error.title(),
                     message
                         .replace('%', "%25")

@@ -1,8 +1,9 @@
 //! Seed steps 11–12, with the Aiven token: ask Aiven for the peering connection (once) and wait
 //! until Aiven's side is done (PENDING_PEER), keeping the Aiven tenant and VNet ids.
 
+use crate::catalog::Code;
 use crate::error::PhaseError;
-use crate::phases::describe_failure;
+use crate::phases::{describe_failure, failure_code};
 use crate::registry::Phase;
 use crate::report::{Change, Report};
 use crate::state::Outputs;
@@ -56,14 +57,16 @@ pub async fn request_peering(
                     "project {} does not exist or the Aiven token has no access to it: {error}",
                     request.project
                 ),
-            ),
+            )
+            .with_code(Code::AivenProjectNotFound),
             Some(404) => PhaseError::input(
                 "--project-vpc-id",
                 format!(
                     "project VPC {vpc_id} not found in project {}: {error}",
                     request.project
                 ),
-            ),
+            )
+            .with_code(Code::AivenVpcNotFound),
             _ => error.into(),
         })?;
     report.resource(
@@ -99,9 +102,14 @@ pub async fn request_peering(
             let young_grant_failure = grant_not_yet_applied(&connection)
                 && recently_created(&connection, request.grant_grace);
             if !request.recreate && !young_grant_failure {
-                return Err(PhaseError::failed(format!(
+                let error = PhaseError::failed(format!(
                     "the peering connection to {label} cannot proceed: {reason}. Fix the cause, then re-run with --recreate to delete and re-create it"
-                )));
+                ));
+                return Err(if connection.state.is_failure() {
+                    error.with_code(failure_code(&connection.state))
+                } else {
+                    error
+                });
             }
             tracing::warn!("re-creating the peering connection to {label}: {reason}");
             recreate(aiven, request, &vpc_id, &mut report, &label).await?;
@@ -154,7 +162,8 @@ pub async fn request_peering(
                     "the peering connection to {label} is {}: {}. Fix the cause, then re-run request-peering with --recreate",
                     failed.state,
                     describe_failure(&failed)
-                )));
+                ))
+                .with_code(failure_code(&failed.state)));
             }
         }
     };
@@ -240,9 +249,12 @@ async fn wait_for_pending_peer(
                     connection.state
                 )))
             }
-            Ok(None) => Step::Fail(PhaseError::failed(format!(
-                "the peering connection to {label} disappeared; re-run request-peering"
-            ))),
+            Ok(None) => Step::Fail(
+                PhaseError::failed(format!(
+                    "the peering connection to {label} disappeared; re-run request-peering"
+                ))
+                .with_code(Code::ConnectionMissing),
+            ),
             Err(error) => Step::retry(PhaseError::from(error)),
         }
     })
@@ -290,7 +302,8 @@ async fn resolve_vpc(aiven: &Aiven, request: &RequestPeering) -> Result<String, 
                     "project {} not found or not accessible with this token: {error}",
                     request.project
                 ),
-            ),
+            )
+            .with_code(Code::AivenProjectNotFound),
             _ => error.into(),
         })?;
     let location = request
@@ -311,7 +324,8 @@ async fn resolve_vpc(aiven: &Aiven, request: &RequestPeering) -> Result<String, 
                 "project {} has no active VPC in {wanted_cloud}; create one or pass --project-vpc-id",
                 request.project
             ),
-        )),
+        )
+        .with_code(Code::AivenVpcNotFound)),
         several => Err(PhaseError::input(
             "--project-vpc-id",
             format!(
@@ -324,7 +338,8 @@ async fn resolve_vpc(aiven: &Aiven, request: &RequestPeering) -> Result<String, 
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        )),
+        )
+        .with_code(Code::AivenVpcNotFound)),
     }
 }
 

@@ -66,7 +66,8 @@ pub(super) async fn ensure_application(
                 several.len(),
                 request.app_name,
                 ids.join(", ")
-            )));
+            ))
+            .with_code(crate::catalog::Code::AppNameAmbiguous));
         }
     }
     let created = graph

@@ -53,7 +53,8 @@ pub(super) async fn ensure_federated_credential(
         return Err(PhaseError::failed(format!(
             "the app already has {} federated credentials, the most Microsoft Graph allows; remove unused ones",
             existing.len()
-        )));
+        ))
+        .with_code(crate::catalog::Code::FederatedCredentialLimit));
     }
     let name = federated_credential_name(&wanted.subject);
     let created = despite_replication(pacing, "adding a federated credential", || {

@@ -11,6 +11,7 @@ pub use application::unique_name_for;
 pub use credentials::federated_credential_name;
 pub use roles::{PEER_ACTION, USER_PEERING_ACTIONS};
 
+use crate::catalog::Code;
 use crate::error::PhaseError;
 use crate::phases::Pacing;
 use crate::registry::Phase;
@@ -79,6 +80,7 @@ pub async fn prepare_tenant(
                         request.vnet.subscription_id
                     ),
                 )
+                .with_code(Code::SubscriptionNotFound)
             } else {
                 PhaseError::from(error)
             }
@@ -95,6 +97,7 @@ pub async fn prepare_tenant(
                     request.vnet.name, request.vnet.resource_group, request.vnet.subscription_id
                 ),
             )
+            .with_code(Code::VnetNotFound)
         })?;
     let canonical = crate::input::vnet_ref("VNet id", &vnet.id)?;
     report.resource(

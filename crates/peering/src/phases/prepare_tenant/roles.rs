@@ -109,7 +109,8 @@ async fn reuse_custom_role(
         return Err(PhaseError::failed(format!(
             "the existing role {role_name:?} ({}) lacks {missing:?}; choose another role name or add the actions to it",
             existing.id
-        )));
+        ))
+        .with_code(crate::catalog::Code::RoleLacksActions));
     }
     if granted.len() > actions.len() {
         tracing::warn!("the existing role {role_name:?} grants more than {actions:?}: {granted:?}");
