@@ -33,11 +33,13 @@ pub trait PhaseCli: clap::Parser {
     /// request. Pure: no network, no clients, no tokens; every input error is found here.
     fn request(&self, state: &Outputs) -> Result<Self::Request, InputError>;
 
-    /// Makes the clients the phase needs and runs it.
+    /// Makes the clients the phase needs and runs it, filling in `report` as it goes (so a
+    /// failure still reports what was learned before it).
     fn execute(
         request: Self::Request,
         common: &Common,
-    ) -> impl Future<Output = Result<Report, PhaseError>>;
+        report: &mut Report,
+    ) -> impl Future<Output = Result<(), PhaseError>>;
 }
 
 /// The clap definition of a phase.
@@ -52,11 +54,14 @@ pub fn main_of<C: PhaseCli>(arguments: Vec<OsString>) -> ExitCode {
     if let Some(code) = &args.common().explain {
         return explain(code);
     }
-    run(C::PHASE, args.common(), || async {
-        let state = args.common().load_state()?;
+    let common = args.common();
+    let mut report = Report::new(C::PHASE);
+    let result = run(C::PHASE, async {
+        let state = common.load_state()?;
         let request = args.request(&state)?;
-        C::execute(request, args.common()).await
-    })
+        C::execute(request, common, &mut report).await
+    });
+    finish(common, &report, result)
 }
 
 /// The main of a single-phase executable.
@@ -190,12 +195,8 @@ pub(crate) fn in_github_actions() -> bool {
     env_vars::non_empty(env_vars::GITHUB_ACTIONS).is_some_and(|value| value == "true")
 }
 
-/// Runs one phase: logging, runtime, outputs, error report and exit code.
-fn run<F, Fut>(phase: Phase, common: &Common, body: F) -> ExitCode
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Report, PhaseError>>,
-{
+/// Runs one phase's body: logging, the runtime, and the CI log group around it.
+fn run(phase: Phase, body: impl Future<Output = Result<(), PhaseError>>) -> Result<(), PhaseError> {
     init_logging();
     let github = in_github_actions();
     if github {
@@ -207,20 +208,39 @@ where
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(crate::error::exit::FAILED);
+            return Err(PhaseError::failed(format!(
+                "cannot start the async runtime: {error}"
+            )));
         }
     };
-    let result = runtime.block_on(body());
+    let result = runtime.block_on(body);
     if github {
         println!("::endgroup::");
     }
-    let result = result.and_then(|report| {
-        common.sinks().write(&report)?;
-        Ok(report)
+    result
+}
+
+/// Writes what the phase learned (after a failure too, with the error and its code), reports
+/// the error and maps the outcome to the exit code.
+fn finish(common: &Common, report: &Report, result: Result<(), PhaseError>) -> ExitCode {
+    let phase = report.phase;
+    let github = in_github_actions();
+    let failure = result.as_ref().err().map(|error| crate::state::Failure {
+        phase: phase.name().to_string(),
+        code: error.code().map(|code| code.id().to_string()),
+        message: error.chain(),
     });
+    // Bad input stops before anything is learned or changed: nothing to write.
+    let learned =
+        !matches!(&result, Err(error) if error.exit_number() == crate::error::exit::INVALID_INPUT);
+    let written = if learned {
+        common.sinks().write(report, failure.as_ref())
+    } else {
+        Ok(())
+    };
+    let result = result.and(written);
     match result {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(report.exit_code),
         Err(error) => {
             let message = error.chain();
             eprint!("{}", failure_text(phase, &error));

@@ -129,9 +129,14 @@ impl PhaseCli for Args {
         })
     }
 
-    async fn execute(request: RequestPeering, common: &Common) -> Result<Report, PhaseError> {
+    async fn execute(
+        request: RequestPeering,
+        common: &Common,
+        report: &mut Report,
+    ) -> Result<(), PhaseError> {
         let token = context::aiven_token()?;
         let context = Context::from_env(common.cloud()?)?;
-        crate::phases::request_peering::request_peering(&context.aiven(token), &request).await
+        crate::phases::request_peering::request_peering(&context.aiven(token), &request, report)
+            .await
     }
 }

@@ -4,9 +4,7 @@
 use crate::catalog::Code;
 use crate::error::PhaseError;
 use crate::phases::{describe_failure, failure_code};
-use crate::registry::Phase;
 use crate::report::{Change, Report};
-use crate::state::Outputs;
 use aiven_api::{Aiven, ConnectionState, PeerTarget};
 use api_core::retry::{self, Step, Wait};
 use azure_api::VnetRef;
@@ -21,8 +19,11 @@ pub struct AwaitActive {
     pub poll_interval: Duration,
 }
 
-pub async fn await_active(aiven: &Aiven, request: &AwaitActive) -> Result<Report, PhaseError> {
-    let mut report = Report::new(Phase::AwaitActive);
+pub async fn await_active(
+    aiven: &Aiven,
+    request: &AwaitActive,
+    report: &mut Report,
+) -> Result<(), PhaseError> {
     let target = PeerTarget::new(
         &request.vnet.subscription_id,
         &request.vnet.resource_group,
@@ -88,9 +89,6 @@ pub async fn await_active(aiven: &Aiven, request: &AwaitActive) -> Result<Report
         other => other,
     })?;
     report.resource("peering connection", &label, "ACTIVE", Change::Waited);
-    report.outputs = Outputs {
-        peering_state: Some(connection.state.to_string()),
-        ..Default::default()
-    };
-    Ok(report)
+    report.outputs.peering_state = Some(connection.state.to_string());
+    Ok(())
 }

@@ -4,9 +4,8 @@
 use crate::catalog::Code;
 use crate::error::PhaseError;
 use crate::phases::{describe_failure, failure_code};
-use crate::registry::Phase;
 use crate::report::{Change, Report};
-use crate::state::Outputs;
+use crate::state::{Outputs, ResourceKind};
 use aiven_api::{Aiven, ConnectionState, CreatePeering, PeerTarget, PeeringConnection};
 use api_core::retry::{self, Step, Wait};
 use azure_api::VnetRef;
@@ -44,8 +43,8 @@ impl RequestPeering {
 pub async fn request_peering(
     aiven: &Aiven,
     request: &RequestPeering,
-) -> Result<Report, PhaseError> {
-    let mut report = Report::new(Phase::RequestPeering);
+    report: &mut Report,
+) -> Result<(), PhaseError> {
     let vpc_id = resolve_vpc(aiven, request).await?;
     let vpc = aiven
         .vpc(&request.project, &vpc_id)
@@ -79,6 +78,12 @@ pub async fn request_peering(
         &vpc_id,
         Change::AlreadyPresent,
     );
+    report.outputs.merge(&Outputs {
+        aiven_project: Some(request.project.clone()),
+        aiven_project_vpc_id: Some(vpc_id.clone()),
+        aiven_cloud: Some(vpc.cloud_name.clone()),
+        ..Default::default()
+    });
 
     let target = request.target();
     let existing = vpc.azure_connection(&target);
@@ -112,7 +117,7 @@ pub async fn request_peering(
                 });
             }
             tracing::warn!("re-creating the peering connection to {label}: {reason}");
-            recreate(aiven, request, &vpc_id, &mut report, &label).await?;
+            recreate(aiven, request, &vpc_id, report, &label).await?;
             true
         }
         Some(connection) if connection.state.is_deleted() => {
@@ -121,7 +126,7 @@ pub async fn request_peering(
                 connection.state
             );
             wait_until_gone(aiven, request, &vpc_id).await?;
-            create(aiven, request, &vpc_id, &mut report, &label).await?;
+            create(aiven, request, &vpc_id, report, &label).await?;
             true
         }
         Some(connection) => {
@@ -134,7 +139,7 @@ pub async fn request_peering(
             false
         }
         None => {
-            create(aiven, request, &vpc_id, &mut report, &label).await?;
+            create(aiven, request, &vpc_id, report, &label).await?;
             true
         }
     };
@@ -154,7 +159,7 @@ pub async fn request_peering(
                     "Aiven found no peer/action grant yet ({}); role assignments take minutes to apply, re-creating the connection",
                     failed.message().unwrap_or_default()
                 );
-                recreate(aiven, request, &vpc_id, &mut report, &label).await?;
+                recreate(aiven, request, &vpc_id, report, &label).await?;
                 created_here = true;
             }
             Err(failed) => {
@@ -179,16 +184,13 @@ pub async fn request_peering(
         &format!("state {}", ready.state),
         Change::Waited,
     );
-    report.outputs = Outputs {
-        aiven_project: Some(request.project.clone()),
-        aiven_project_vpc_id: Some(vpc_id.clone()),
-        aiven_cloud: Some(vpc.cloud_name.clone()),
+    report.outputs.merge(&Outputs {
         aiven_tenant_id,
         aiven_vnet_id,
         peering_state: Some(ready.state.to_string()),
         ..Default::default()
-    };
-    Ok(report)
+    });
+    Ok(())
 }
 
 /// Whether Aiven's INVALID_SPECIFICATION is about the `peer/action` grant (which may just not
@@ -364,6 +366,12 @@ async fn create(
         label,
         &format!("state {}", created.state),
         Change::Created,
+    );
+    report.created(
+        ResourceKind::PeeringConnection,
+        &format!("{}/{vpc_id}", request.project),
+        label,
+        None,
     );
     Ok(())
 }

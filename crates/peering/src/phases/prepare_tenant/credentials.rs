@@ -5,6 +5,7 @@ use super::{FederatedSubject, StoredSecret, despite_replication, until_visible};
 use crate::error::PhaseError;
 use crate::phases::Pacing;
 use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use azure_api::Graph;
 
 /// The name a federated credential gets: the subject made safe (letters, digits, - and _).
@@ -73,6 +74,12 @@ pub(super) async fn ensure_federated_credential(
         &created.name,
         Change::Created,
     );
+    report.created(
+        ResourceKind::FederatedCredential,
+        &created.name,
+        &label,
+        Some(object_id),
+    );
     Ok(())
 }
 
@@ -138,6 +145,12 @@ pub(super) async fn ensure_stored_secret(
         &label,
         &format!("app password {} until {end}", password.key_id),
         Change::Created,
+    );
+    report.created(
+        ResourceKind::AppPassword,
+        &password.key_id,
+        &display_name,
+        Some(object_id),
     );
     Ok(())
 }
