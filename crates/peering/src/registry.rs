@@ -15,6 +15,7 @@ pub enum Phase {
     RequestPeering,
     AcceptPeering,
     AwaitActive,
+    Status,
 }
 
 /// A secret or identity a phase reads only from the environment (never a flag).
@@ -65,6 +66,29 @@ const AIVEN: &[CredentialInput] = &[CredentialInput {
     variable: env_vars::AIVEN_AUTH_TOKEN,
     description: "Aiven API token (pass a secret)",
 }];
+
+const READER: &[CredentialInput] = &[
+    CredentialInput {
+        input: "azure-tenant-id",
+        variable: env_vars::AZURE_TENANT_ID,
+        description: "Tenant of an identity that can read the user tenant (Reader on the VNet, directory read)",
+    },
+    CredentialInput {
+        input: "azure-client-id",
+        variable: env_vars::AZURE_CLIENT_ID,
+        description: "Client id of that identity",
+    },
+    CredentialInput {
+        input: "azure-client-secret",
+        variable: env_vars::AZURE_CLIENT_SECRET,
+        description: "Client secret of that identity (pass a secret; without it the job's OIDC token is used)",
+    },
+    CredentialInput {
+        input: "aiven-token",
+        variable: env_vars::AIVEN_AUTH_TOKEN,
+        description: "Aiven API token, read-only is enough (pass a secret)",
+    },
+];
 
 const ACCEPT: &[CredentialInput] = &[
     CredentialInput {
@@ -122,6 +146,14 @@ pub static PHASES: &[PhaseSpec] = &[
         credentials: AIVEN,
         command: crate::cli::command_of::<crate::cli::await_active::Args>,
         main: crate::cli::main_of::<crate::cli::await_active::Args>,
+    },
+    PhaseSpec {
+        phase: Phase::Status,
+        name: "status",
+        seed_steps: "—",
+        credentials: READER,
+        command: crate::cli::command_of::<crate::cli::status::Args>,
+        main: crate::cli::main_of::<crate::cli::status::Args>,
     },
 ];
 

@@ -31,6 +31,8 @@ pub enum Change {
     Changed,
     Removed,
     Waited,
+    /// Looked for and not there (status).
+    Missing,
 }
 
 impl Change {
@@ -41,6 +43,7 @@ impl Change {
             Self::Changed => "changed",
             Self::Removed => "removed",
             Self::Waited => "waited",
+            Self::Missing => "missing",
         }
     }
 }
@@ -66,6 +69,8 @@ pub struct Report {
     pub read_only: bool,
     /// The exit code of a run that did not fail but is not done either (status: not ready).
     pub exit_code: u8,
+    /// What to do next, when the phase knows (status).
+    pub next_step: Option<String>,
 }
 
 impl Report {
@@ -77,6 +82,7 @@ impl Report {
             created: Vec::new(),
             read_only: false,
             exit_code: 0,
+            next_step: None,
         }
     }
 
@@ -99,6 +105,7 @@ impl Report {
             Change::Changed => tracing::info!("updated {kind} {name} ({id})"),
             Change::Removed => tracing::info!("removed {kind} {name} ({id})"),
             Change::Waited => tracing::info!("{kind} {name} is ready ({id})"),
+            Change::Missing => tracing::info!("{kind} {name} is missing"),
         }
         self.resources.push(Resource {
             kind: kind.to_string(),
@@ -125,6 +132,9 @@ impl Report {
             );
         }
         text.push('\n');
+        if let Some(next) = &self.next_step {
+            let _ = writeln!(text, "`{}`\n", next.replace('`', "'"));
+        }
         if let Some(failure) = failure {
             let code = failure
                 .code

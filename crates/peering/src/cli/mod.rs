@@ -10,6 +10,7 @@ pub mod await_active;
 pub mod common;
 pub mod prepare_tenant;
 pub mod request_peering;
+pub mod status;
 
 use crate::error::{InputError, PhaseError};
 use crate::registry::{PHASES, Phase};

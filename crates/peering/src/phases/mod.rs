@@ -4,6 +4,7 @@ pub mod accept_peering;
 pub mod await_active;
 pub mod prepare_tenant;
 pub mod request_peering;
+pub mod status;
 
 use crate::catalog::Code;
 use aiven_api::{ConnectionState, PeeringConnection};

@@ -8,7 +8,7 @@ mod principals;
 mod roles;
 
 pub use application::unique_name_for;
-pub use credentials::federated_credential_name;
+pub use credentials::{STORED_PASSWORD_PREFIX, federated_credential_name};
 pub use roles::{PEER_ACTION, USER_PEERING_ACTIONS};
 
 use crate::catalog::Code;
