@@ -10,3 +10,4 @@ mod gitlab;
 mod install_script;
 mod procedure;
 mod status;
+mod teardown;

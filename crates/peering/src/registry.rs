@@ -16,6 +16,7 @@ pub enum Phase {
     AcceptPeering,
     AwaitActive,
     Status,
+    Teardown,
 }
 
 /// A secret or identity a phase reads only from the environment (never a flag).
@@ -90,6 +91,29 @@ const READER: &[CredentialInput] = &[
     },
 ];
 
+const TEARDOWN: &[CredentialInput] = &[
+    CredentialInput {
+        input: "azure-tenant-id",
+        variable: env_vars::AZURE_TENANT_ID,
+        description: "Tenant of the user-tenant admin identity",
+    },
+    CredentialInput {
+        input: "azure-client-id",
+        variable: env_vars::AZURE_CLIENT_ID,
+        description: "Client id of the user-tenant admin identity",
+    },
+    CredentialInput {
+        input: "azure-client-secret",
+        variable: env_vars::AZURE_CLIENT_SECRET,
+        description: "Client secret of the user-tenant admin identity (pass a secret; without it the job's OIDC token is used)",
+    },
+    CredentialInput {
+        input: "aiven-token",
+        variable: env_vars::AIVEN_AUTH_TOKEN,
+        description: "Aiven API token, to delete the peering connection (pass a secret)",
+    },
+];
+
 const ACCEPT: &[CredentialInput] = &[
     CredentialInput {
         input: "azure-tenant-id",
@@ -154,6 +178,14 @@ pub static PHASES: &[PhaseSpec] = &[
         credentials: READER,
         command: crate::cli::command_of::<crate::cli::status::Args>,
         main: crate::cli::main_of::<crate::cli::status::Args>,
+    },
+    PhaseSpec {
+        phase: Phase::Teardown,
+        name: "teardown",
+        seed_steps: "—",
+        credentials: TEARDOWN,
+        command: crate::cli::command_of::<crate::cli::teardown::Args>,
+        main: crate::cli::main_of::<crate::cli::teardown::Args>,
     },
 ];
 

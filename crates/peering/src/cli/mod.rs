@@ -11,6 +11,7 @@ pub mod common;
 pub mod prepare_tenant;
 pub mod request_peering;
 pub mod status;
+pub mod teardown;
 
 use crate::error::{InputError, PhaseError};
 use crate::registry::{PHASES, Phase};

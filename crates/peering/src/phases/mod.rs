@@ -5,6 +5,7 @@ pub mod await_active;
 pub mod prepare_tenant;
 pub mod request_peering;
 pub mod status;
+pub mod teardown;
 
 use crate::catalog::Code;
 use aiven_api::{ConnectionState, PeeringConnection};

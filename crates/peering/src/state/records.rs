@@ -18,7 +18,7 @@ pub enum ResourceKind {
     CustomRole,
     /// A role assignment; `id` is its resource id.
     RoleAssignment,
-    /// A federated identity credential; `id` is its name, `parent` the app's object id.
+    /// A federated identity credential; `id` is its id, `parent` the app's object id.
     FederatedCredential,
     /// A long-lived app password; `id` is its key id, `parent` the app's object id.
     AppPassword,

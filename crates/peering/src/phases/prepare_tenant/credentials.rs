@@ -76,7 +76,7 @@ pub(super) async fn ensure_federated_credential(
     );
     report.created(
         ResourceKind::FederatedCredential,
-        &created.name,
+        &created.id,
         &label,
         Some(object_id),
     );
