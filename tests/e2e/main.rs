@@ -4,6 +4,7 @@
 mod bad_input;
 mod ci_files;
 mod crashes;
+mod errors;
 mod failures;
 mod github_actions;
 mod gitlab;

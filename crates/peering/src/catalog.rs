@@ -89,9 +89,6 @@ catalog! {
     CidrOverlap => "AZP-AIVEN-CIDR-OVERLAP", "the address ranges overlap",
         cause: "The project VPC's network_cidr overlaps the VNet's address space or --user-peer-network-cidrs; Aiven would answer INVALID_SPECIFICATION.",
         fix: "Peer with a project VPC whose range does not overlap (create one with another --network-cidr), or change the VNet's address space.";
-    AivenGrantMissing => "AZP-AIVEN-GRANT-MISSING", "Aiven's service principal may not peer with the VNet",
-        cause: "The Aiven app's service principal holds no role with Microsoft.Network/virtualNetworks/peer/action on the VNet; Aiven would answer INVALID_SPECIFICATION.",
-        fix: "Run prepare-tenant for this VNet, then request-peering.";
     InvalidSpecification => "AZP-AIVEN-INVALID-SPEC", "Aiven found the peering request invalid",
         cause: "Aiven's connection is INVALID_SPECIFICATION: the VNet or resource group name is wrong, the Aiven app's service principal lacks peer/action on the VNet, your app is missing or not multi-tenant, or the address ranges overlap. state_info.message says which.",
         fix: "Fix the cause the message names, then re-run request-peering --recreate (an invalid connection must be deleted and re-created).";
@@ -101,9 +98,6 @@ catalog! {
     ConnectionMissing => "AZP-AIVEN-CONNECTION-MISSING", "there is no Aiven connection for the VNet",
         cause: "The project VPC has no live peering connection to this VNet: request-peering has not run, or the connection was deleted.",
         fix: "Run request-peering.";
-    NotPendingPeer => "AZP-AIVEN-NOT-PENDING-PEER", "Aiven's side is not ready for your side",
-        cause: "accept-peering needs the Aiven connection in PENDING_PEER (or ACTIVE) with the Aiven tenant and VNet ids; it is still in an earlier state.",
-        fix: "Run request-peering (it waits for PENDING_PEER), then accept-peering.";
 }
 
 impl Code {

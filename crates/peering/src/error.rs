@@ -183,11 +183,31 @@ fn recognised_code(error: &PhaseError) -> Option<Code> {
 
 /// The catalog code of one error of a client crate, by the service's own code.
 fn code_of(error: &(dyn std::error::Error + 'static)) -> Option<Code> {
-    if let Some(PhaseError::Known { code, .. }) = error.downcast_ref::<PhaseError>() {
-        return Some(*code);
+    // Transparent variants hand `source()` their inner error's source, so look inside them.
+    match error.downcast_ref::<PhaseError>() {
+        Some(PhaseError::Known { code, .. }) => return Some(*code),
+        Some(PhaseError::Azure(azure)) => return azure_code(azure),
+        Some(PhaseError::Token(token)) => return token_code(token),
+        Some(PhaseError::GitHub(github)) => return code_of(github),
+        _ => {}
     }
     if let Some(azure) = error.downcast_ref::<azure_api::AzureError>() {
-        return match azure {
+        return azure_code(azure);
+    }
+    if let Some(token) = error.downcast_ref::<azure_api::TokenError>() {
+        return token_code(token);
+    }
+    if let Some(github_api::GitHubError::SecretsForbidden { .. }) =
+        error.downcast_ref::<github_api::GitHubError>()
+    {
+        return Some(Code::GitHubSecretsDenied);
+    }
+    None
+}
+
+fn azure_code(azure: &azure_api::AzureError) -> Option<Code> {
+    {
+        match azure {
             azure_api::AzureError::Api { code, url, .. } => match code.as_str() {
                 "LinkedAuthorizationFailed" => Some(Code::LinkedAuthorizationFailed),
                 "RemotePeeringIsDisconnected" => Some(Code::RemoteDisconnected),
@@ -201,17 +221,8 @@ fn code_of(error: &(dyn std::error::Error + 'static)) -> Option<Code> {
             },
             azure_api::AzureError::Token(token) => token_code(token),
             _ => None,
-        };
+        }
     }
-    if let Some(token) = error.downcast_ref::<azure_api::TokenError>() {
-        return token_code(token);
-    }
-    if let Some(github_api::GitHubError::SecretsForbidden { .. }) =
-        error.downcast_ref::<github_api::GitHubError>()
-    {
-        return Some(Code::GitHubSecretsDenied);
-    }
-    None
 }
 
 fn token_code(token: &azure_api::TokenError) -> Option<Code> {
@@ -258,14 +269,14 @@ mod tests {
 
     #[test]
     fn a_code_is_kept_through_time_outs_and_sources() {
-        let known = PhaseError::failed("no grant").with_code(Code::AivenGrantMissing);
-        assert_eq!(known.code(), Some(Code::AivenGrantMissing));
+        let known = PhaseError::failed("no grant").with_code(Code::CidrOverlap);
+        assert_eq!(known.code(), Some(Code::CidrOverlap));
         assert_eq!(known.to_string(), "no grant");
         let timed_out = PhaseError::TimedOut {
             message: "late".into(),
             last: Some(Box::new(PhaseError::because("wrapped", known))),
         };
-        assert_eq!(timed_out.code(), Some(Code::AivenGrantMissing));
+        assert_eq!(timed_out.code(), Some(Code::CidrOverlap));
         assert_eq!(timed_out.exit_number(), exit::TIMED_OUT);
         let plain = PhaseError::TimedOut {
             message: "late".into(),

@@ -122,6 +122,13 @@ impl PhaseCli for Args {
                 .map(|cidr| cidr.trim().to_string())
                 .filter(|cidr| !cidr.is_empty())
                 .collect(),
+            vnet_cidrs: state
+                .user_vnet_cidrs
+                .iter()
+                .flat_map(|cidrs| cidrs.split(','))
+                .map(|cidr| cidr.trim().to_string())
+                .filter(|cidr| !cidr.is_empty())
+                .collect(),
             recreate: self.recreate,
             grant_grace: input::duration("--grant-grace", &self.grant_grace)?,
             timeout: input::duration("--timeout", &self.timeout)?,

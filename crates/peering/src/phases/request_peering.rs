@@ -21,6 +21,8 @@ pub struct RequestPeering {
     pub app_id: String,
     pub tenant_id: String,
     pub user_peer_network_cidrs: Vec<String>,
+    /// The VNet's address prefixes (prepare-tenant's user_vnet_cidrs), for the overlap check.
+    pub vnet_cidrs: Vec<String>,
     pub recreate: bool,
     /// How long after creating a connection an INVALID_SPECIFICATION about the `peer/action`
     /// grant is taken for role propagation and the connection re-created.
@@ -78,6 +80,7 @@ pub async fn request_peering(
         &vpc_id,
         Change::AlreadyPresent,
     );
+    preflight(&vpc, request)?;
     report.outputs.merge(&Outputs {
         aiven_project: Some(request.project.clone()),
         aiven_project_vpc_id: Some(vpc_id.clone()),
@@ -190,6 +193,37 @@ pub async fn request_peering(
         peering_state: Some(ready.state.to_string()),
         ..Default::default()
     });
+    Ok(())
+}
+
+/// Checks, before the first write, what Aiven would otherwise refuse minutes later: a project
+/// VPC that is not ACTIVE or not in Azure, and address ranges that overlap (the most common
+/// cause of INVALID_SPECIFICATION).
+fn preflight(vpc: &aiven_api::ProjectVpc, request: &RequestPeering) -> Result<(), PhaseError> {
+    if vpc.state != "ACTIVE" || !vpc.cloud_name.starts_with("azure-") {
+        return Err(PhaseError::failed(format!(
+            "project VPC {} is {} in {}: an Azure peering needs an ACTIVE VPC in an Azure cloud",
+            vpc.project_vpc_id, vpc.state, vpc.cloud_name
+        ))
+        .with_code(Code::AivenVpcNotUsable));
+    }
+    let Some(vpc_cidr) = &vpc.network_cidr else {
+        return Ok(());
+    };
+    let ranges = request
+        .vnet_cidrs
+        .iter()
+        .map(|cidr| (cidr, "the VNet's address space"));
+    let extra =
+        (request.user_peer_network_cidrs.iter()).map(|cidr| (cidr, "--user-peer-network-cidrs"));
+    for (range, whose) in ranges.chain(extra) {
+        if crate::input::cidrs_overlap(range, vpc_cidr) {
+            return Err(PhaseError::failed(format!(
+                "{range} of {whose} overlaps the project VPC's network {vpc_cidr}; Aiven would refuse the peering (INVALID_SPECIFICATION)"
+            ))
+            .with_code(Code::CidrOverlap));
+        }
+    }
     Ok(())
 }
 

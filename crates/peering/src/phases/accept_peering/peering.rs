@@ -84,7 +84,7 @@ pub(super) async fn create_peering(
                 Err(error) if error.is(400, "RemotePeeringIsDisconnected") => Step::Fail(PhaseError::failed(format!(
                     "{error}. Aiven's side of the peering is Disconnected (your side was deleted at some point): \
                      re-create the Aiven connection with `request-peering --recreate`, then run accept-peering again"
-                ))),
+                )).with_code(crate::catalog::Code::RemoteDisconnected)),
                 Err(error) => Step::Fail(error.into()),
             }
         }
