@@ -32,6 +32,26 @@ fn state(harness: &Harness) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(harness.state_file()).unwrap()).unwrap()
 }
 
+/// prepare-tenant for a VNet named by these flags, with the state file.
+fn vnet_flags<'a>(harness: &'a Harness, subscription: &str, vnet: &str) -> tests::Phase<'a> {
+    with_state(harness, "prepare-tenant").args([
+        "--subscription-id",
+        subscription,
+        "--resource-group",
+        &harness.ready().resource_group,
+        "--vnet-name",
+        vnet,
+    ])
+}
+
+/// A phase with only the state file as its flags.
+fn with_state<'a>(harness: &'a Harness, phase: &str) -> tests::Phase<'a> {
+    harness.phase(phase).args([
+        "--state".to_string(),
+        harness.state_file().display().to_string(),
+    ])
+}
+
 /// Runs the case that makes `code` happen and returns the failed run and its exit code.
 async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
     let ready = harness.ready().clone();
@@ -48,9 +68,7 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
         Code::StateFileOtherVnet => {
             harness.prepare_tenant().run().await.assert_success();
             (
-                harness
-                    .prepare_tenant()
-                    .args(["--vnet-name", "Other-VNet"])
+                vnet_flags(harness, &ready.subscription_id, "Other-VNet")
                     .run()
                     .await,
                 2,
@@ -69,9 +87,7 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
             )
         }
         Code::SubscriptionNotFound => (
-            harness
-                .prepare_tenant()
-                .args(["--subscription-id", random_guid])
+            vnet_flags(harness, random_guid, &ready.vnet_name)
                 .run()
                 .await,
             2,
@@ -295,8 +311,7 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
         Code::AivenProjectNotFound => {
             harness.prepare_tenant().run().await.assert_success();
             (
-                harness
-                    .request_peering()
+                with_state(harness, "request-peering")
                     .args(["--project", "no-such-project"])
                     .run()
                     .await,
@@ -306,9 +321,13 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
         Code::AivenVpcNotFound => {
             harness.prepare_tenant().run().await.assert_success();
             (
-                harness
-                    .request_peering()
-                    .args(["--project-vpc-id", random_guid])
+                with_state(harness, "request-peering")
+                    .args([
+                        "--project",
+                        &ready.aiven_project,
+                        "--project-vpc-id",
+                        random_guid,
+                    ])
                     .run()
                     .await,
                 2,
@@ -395,6 +414,7 @@ async fn check(codes: &[Code]) {
             filters => vec![
                 (r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "[GUID]"),
                 (r"127\.0\.0\.1:\d+", "[HOST]"),
+                (r"vnet-[0-9a-f]{8}\b", "vnet-[ID]"),
                 (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}Z?", "[TIME]"),
                 (r"\b\d+(\.\d+)?(ms|s|m)\b", "[DURATION]"),
                 (r"\(\d+ attempts\)", "([N] attempts)"),
