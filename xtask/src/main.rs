@@ -85,7 +85,9 @@ pub fn cargo(arguments: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Builds the step binaries next to this xtask executable (same profile).
+/// Builds the step binaries next to this xtask executable (same profile), showing cargo's
+/// progress: on a fresh clone this is minutes of compiling.
 pub fn build_binaries() -> Result<()> {
-    cargo(&["build", "--quiet", "--package", "peering", "--bins"])
+    eprintln!("building the step binaries (a fresh clone compiles for a few minutes)…");
+    cargo(&["build", "--package", "peering", "--bins"])
 }

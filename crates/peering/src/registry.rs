@@ -19,6 +19,17 @@ pub enum Phase {
     Teardown,
 }
 
+/// What a phase is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseKind {
+    /// A step of the procedure, run in registry order to reach an ACTIVE peering.
+    Procedure,
+    /// Reads and reports; never writes.
+    Inspect,
+    /// Undoes what the procedure made.
+    Undo,
+}
+
 /// A secret or identity a phase reads only from the environment (never a flag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CredentialInput {
@@ -33,6 +44,7 @@ pub struct PhaseSpec {
     pub phase: Phase,
     /// The executable's name, also the action's directory under `actions/`.
     pub name: &'static str,
+    pub kind: PhaseKind,
     /// The steps of Aiven's manual procedure it carries out.
     pub seed_steps: &'static str,
     /// Identities and secrets it reads from the environment.
@@ -142,6 +154,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::PrepareTenant,
         name: "prepare-tenant",
+        kind: PhaseKind::Procedure,
         seed_steps: "1–10",
         credentials: ADMIN,
         command: crate::cli::command_of::<crate::cli::prepare_tenant::Args>,
@@ -150,6 +163,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::RequestPeering,
         name: "request-peering",
+        kind: PhaseKind::Procedure,
         seed_steps: "11–12",
         credentials: AIVEN,
         command: crate::cli::command_of::<crate::cli::request_peering::Args>,
@@ -158,6 +172,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::AcceptPeering,
         name: "accept-peering",
+        kind: PhaseKind::Procedure,
         seed_steps: "13",
         credentials: ACCEPT,
         command: crate::cli::command_of::<crate::cli::accept_peering::Args>,
@@ -166,6 +181,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::AwaitActive,
         name: "await-active",
+        kind: PhaseKind::Procedure,
         seed_steps: "14",
         credentials: AIVEN,
         command: crate::cli::command_of::<crate::cli::await_active::Args>,
@@ -174,6 +190,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::Status,
         name: "status",
+        kind: PhaseKind::Inspect,
         seed_steps: "—",
         credentials: READER,
         command: crate::cli::command_of::<crate::cli::status::Args>,
@@ -182,6 +199,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::Teardown,
         name: "teardown",
+        kind: PhaseKind::Undo,
         seed_steps: "—",
         credentials: TEARDOWN,
         command: crate::cli::command_of::<crate::cli::teardown::Args>,
@@ -208,6 +226,14 @@ impl Phase {
         PHASES
             .iter()
             .find(|spec| spec.name == name)
+            .map(|spec| spec.phase)
+    }
+
+    /// The steps of the procedure, in the order they run.
+    pub fn procedure() -> impl Iterator<Item = Phase> {
+        PHASES
+            .iter()
+            .filter(|spec| spec.kind == PhaseKind::Procedure)
             .map(|spec| spec.phase)
     }
 

@@ -203,13 +203,13 @@ mod tests {
         state.merge(
             Phase::PrepareTenant,
             &Outputs::default(),
-            &[record.clone()],
+            std::slice::from_ref(&record),
             Some(failure),
         );
         state.merge(
             Phase::RequestPeering,
             &Outputs::default(),
-            &[record.clone()],
+            std::slice::from_ref(&record),
             None,
         );
         assert_eq!(state.created.len(), 1);
