@@ -2,6 +2,7 @@
 
 pub mod accept_peering;
 pub mod await_active;
+pub mod preflight;
 pub mod prepare_tenant;
 pub mod request_peering;
 pub mod status;

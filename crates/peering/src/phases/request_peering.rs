@@ -80,7 +80,7 @@ pub async fn request_peering(
         &vpc_id,
         Change::AlreadyPresent,
     );
-    preflight(&vpc, request)?;
+    crate::phases::preflight::request_peering(&vpc, request)?;
     report.outputs.merge(&Outputs {
         aiven_project: Some(request.project.clone()),
         aiven_project_vpc_id: Some(vpc_id.clone()),
@@ -193,37 +193,6 @@ pub async fn request_peering(
         peering_state: Some(ready.state.to_string()),
         ..Default::default()
     });
-    Ok(())
-}
-
-/// Checks, before the first write, what Aiven would otherwise refuse minutes later: a project
-/// VPC that is not ACTIVE or not in Azure, and address ranges that overlap (the most common
-/// cause of INVALID_SPECIFICATION).
-fn preflight(vpc: &aiven_api::ProjectVpc, request: &RequestPeering) -> Result<(), PhaseError> {
-    if vpc.state != "ACTIVE" || !vpc.cloud_name.starts_with("azure-") {
-        return Err(PhaseError::failed(format!(
-            "project VPC {} is {} in {}: an Azure peering needs an ACTIVE VPC in an Azure cloud",
-            vpc.project_vpc_id, vpc.state, vpc.cloud_name
-        ))
-        .with_code(Code::AivenVpcNotUsable));
-    }
-    let Some(vpc_cidr) = &vpc.network_cidr else {
-        return Ok(());
-    };
-    let ranges = request
-        .vnet_cidrs
-        .iter()
-        .map(|cidr| (cidr, "the VNet's address space"));
-    let extra =
-        (request.user_peer_network_cidrs.iter()).map(|cidr| (cidr, "--user-peer-network-cidrs"));
-    for (range, whose) in ranges.chain(extra) {
-        if crate::input::cidrs_overlap(range, vpc_cidr) {
-            return Err(PhaseError::failed(format!(
-                "{range} of {whose} overlaps the project VPC's network {vpc_cidr}; Aiven would refuse the peering (INVALID_SPECIFICATION)"
-            ))
-            .with_code(Code::CidrOverlap));
-        }
-    }
     Ok(())
 }
 

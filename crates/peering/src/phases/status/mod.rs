@@ -3,8 +3,10 @@
 //! with read rights only, writes nothing, and names the one next step (`next`).
 
 mod next;
+mod table;
 
-pub use next::{Next, next_step, rows};
+pub use next::{Next, next_step};
+pub use table::rows;
 
 use crate::error::PhaseError;
 use crate::phases::prepare_tenant::{STORED_PASSWORD_PREFIX, unique_name_for};
