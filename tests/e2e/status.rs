@@ -66,7 +66,13 @@ async fn status_names_the_next_step_at_every_point_of_the_procedure() {
     assert!(run.stdout.contains("PENDING_PEER"), "{}", run.stdout);
 
     harness.accept_peering().run().await.assert_success();
-    assert_next(&status(&harness).await, 1, "next: run await-active");
+    // Aiven may see the user side and turn ACTIVE before status looks (its clock runs on).
+    let run = status(&harness).await;
+    if run.code == 0 {
+        assert_next(&run, 0, "next: nothing, the peering is ACTIVE");
+    } else {
+        assert_next(&run, 1, "next: run await-active");
+    }
 
     harness.await_active().run().await.assert_success();
     let run = status(&harness).await;
