@@ -4,7 +4,10 @@
 mod bad_input;
 mod ci_files;
 mod crashes;
+mod errors;
 mod failures;
 mod github_actions;
 mod gitlab;
 mod procedure;
+mod status;
+mod teardown;

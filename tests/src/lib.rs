@@ -438,6 +438,33 @@ impl Harness {
         self.procedure_phase(peering::Phase::AwaitActive)
     }
 
+    /// `status` for the seeded VNet and Aiven project, with the state file.
+    pub fn status(&self) -> Phase<'_> {
+        let ready = self.ready();
+        self.phase("status").args([
+            "--subscription-id".to_string(),
+            ready.subscription_id.clone(),
+            "--resource-group".to_string(),
+            ready.resource_group.clone(),
+            "--vnet-name".to_string(),
+            ready.vnet_name.clone(),
+            "--project".to_string(),
+            ready.aiven_project.clone(),
+            "--state".to_string(),
+            self.state_file().display().to_string(),
+        ])
+    }
+
+    /// `teardown` with the state file.
+    pub fn teardown(&self) -> Phase<'_> {
+        self.phase("teardown").args([
+            "--poll-interval".to_string(),
+            self.poll_interval.clone(),
+            "--state".to_string(),
+            self.state_file().display().to_string(),
+        ])
+    }
+
     /// Runs the procedure's phases in order, each required to succeed.
     pub async fn run_procedure(&self) {
         for phase in peering::Phase::procedure() {

@@ -111,6 +111,8 @@ pub const PEERING_CREDENTIAL: &str = "PEERING_CREDENTIAL";
 pub const PEERING_CREDENTIAL_LIFETIME: &str = "PEERING_CREDENTIAL_LIFETIME";
 pub const PEERING_ACCEPT_TIMEOUT: &str = "PEERING_ACCEPT_TIMEOUT";
 pub const PEERING_AWAIT_TIMEOUT: &str = "PEERING_AWAIT_TIMEOUT";
+pub const PEERING_KEEP_APP: &str = "PEERING_KEEP_APP";
+pub const PEERING_TEARDOWN_TIMEOUT: &str = "PEERING_TEARDOWN_TIMEOUT";
 
 /// The default name of the GitHub Actions secret that `prepare-tenant --store-secret-in` writes
 /// the app's password to; workflows pass it to the job as [`PEERING_USER_APP_SECRET`].

@@ -202,7 +202,11 @@ impl PhaseCli for Args {
         })
     }
 
-    async fn execute(mut request: PrepareTenant, common: &Common) -> Result<Report, PhaseError> {
+    async fn execute(
+        mut request: PrepareTenant,
+        common: &Common,
+        report: &mut Report,
+    ) -> Result<(), PhaseError> {
         let context = Context::from_env(common.cloud()?)?;
         let github = match &request.stored_secret {
             None => None,
@@ -238,6 +242,7 @@ impl PhaseCli for Args {
             &Graph::new(admin),
             github.as_ref(),
             &request,
+            report,
         )
         .await
     }

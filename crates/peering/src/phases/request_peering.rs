@@ -1,11 +1,11 @@
 //! Seed steps 11–12, with the Aiven token: ask Aiven for the peering connection (once) and wait
 //! until Aiven's side is done (PENDING_PEER), keeping the Aiven tenant and VNet ids.
 
+use crate::catalog::Code;
 use crate::error::PhaseError;
-use crate::phases::describe_failure;
-use crate::registry::Phase;
+use crate::phases::{describe_failure, failure_code};
 use crate::report::{Change, Report};
-use crate::state::Outputs;
+use crate::state::{Outputs, ResourceKind};
 use aiven_api::{Aiven, ConnectionState, CreatePeering, PeerTarget, PeeringConnection};
 use api_core::retry::{self, Step, Wait};
 use azure_api::VnetRef;
@@ -21,6 +21,8 @@ pub struct RequestPeering {
     pub app_id: String,
     pub tenant_id: String,
     pub user_peer_network_cidrs: Vec<String>,
+    /// The VNet's address prefixes (prepare-tenant's user_vnet_cidrs), for the overlap check.
+    pub vnet_cidrs: Vec<String>,
     pub recreate: bool,
     /// How long after creating a connection an INVALID_SPECIFICATION about the `peer/action`
     /// grant is taken for role propagation and the connection re-created.
@@ -43,8 +45,8 @@ impl RequestPeering {
 pub async fn request_peering(
     aiven: &Aiven,
     request: &RequestPeering,
-) -> Result<Report, PhaseError> {
-    let mut report = Report::new(Phase::RequestPeering);
+    report: &mut Report,
+) -> Result<(), PhaseError> {
     let vpc_id = resolve_vpc(aiven, request).await?;
     let vpc = aiven
         .vpc(&request.project, &vpc_id)
@@ -56,14 +58,16 @@ pub async fn request_peering(
                     "project {} does not exist or the Aiven token has no access to it: {error}",
                     request.project
                 ),
-            ),
+            )
+            .with_code(Code::AivenProjectNotFound),
             Some(404) => PhaseError::input(
                 "--project-vpc-id",
                 format!(
                     "project VPC {vpc_id} not found in project {}: {error}",
                     request.project
                 ),
-            ),
+            )
+            .with_code(Code::AivenVpcNotFound),
             _ => error.into(),
         })?;
     report.resource(
@@ -76,6 +80,13 @@ pub async fn request_peering(
         &vpc_id,
         Change::AlreadyPresent,
     );
+    crate::phases::preflight::request_peering(&vpc, request)?;
+    report.outputs.merge(&Outputs {
+        aiven_project: Some(request.project.clone()),
+        aiven_project_vpc_id: Some(vpc_id.clone()),
+        aiven_cloud: Some(vpc.cloud_name.clone()),
+        ..Default::default()
+    });
 
     let target = request.target();
     let existing = vpc.azure_connection(&target);
@@ -99,12 +110,17 @@ pub async fn request_peering(
             let young_grant_failure = grant_not_yet_applied(&connection)
                 && recently_created(&connection, request.grant_grace);
             if !request.recreate && !young_grant_failure {
-                return Err(PhaseError::failed(format!(
+                let error = PhaseError::failed(format!(
                     "the peering connection to {label} cannot proceed: {reason}. Fix the cause, then re-run with --recreate to delete and re-create it"
-                )));
+                ));
+                return Err(if connection.state.is_failure() {
+                    error.with_code(failure_code(&connection.state))
+                } else {
+                    error
+                });
             }
             tracing::warn!("re-creating the peering connection to {label}: {reason}");
-            recreate(aiven, request, &vpc_id, &mut report, &label).await?;
+            recreate(aiven, request, &vpc_id, report, &label).await?;
             true
         }
         Some(connection) if connection.state.is_deleted() => {
@@ -113,7 +129,7 @@ pub async fn request_peering(
                 connection.state
             );
             wait_until_gone(aiven, request, &vpc_id).await?;
-            create(aiven, request, &vpc_id, &mut report, &label).await?;
+            create(aiven, request, &vpc_id, report, &label).await?;
             true
         }
         Some(connection) => {
@@ -126,7 +142,7 @@ pub async fn request_peering(
             false
         }
         None => {
-            create(aiven, request, &vpc_id, &mut report, &label).await?;
+            create(aiven, request, &vpc_id, report, &label).await?;
             true
         }
     };
@@ -146,7 +162,7 @@ pub async fn request_peering(
                     "Aiven found no peer/action grant yet ({}); role assignments take minutes to apply, re-creating the connection",
                     failed.message().unwrap_or_default()
                 );
-                recreate(aiven, request, &vpc_id, &mut report, &label).await?;
+                recreate(aiven, request, &vpc_id, report, &label).await?;
                 created_here = true;
             }
             Err(failed) => {
@@ -154,7 +170,8 @@ pub async fn request_peering(
                     "the peering connection to {label} is {}: {}. Fix the cause, then re-run request-peering with --recreate",
                     failed.state,
                     describe_failure(&failed)
-                )));
+                ))
+                .with_code(failure_code(&failed.state)));
             }
         }
     };
@@ -170,16 +187,13 @@ pub async fn request_peering(
         &format!("state {}", ready.state),
         Change::Waited,
     );
-    report.outputs = Outputs {
-        aiven_project: Some(request.project.clone()),
-        aiven_project_vpc_id: Some(vpc_id.clone()),
-        aiven_cloud: Some(vpc.cloud_name.clone()),
+    report.outputs.merge(&Outputs {
         aiven_tenant_id,
         aiven_vnet_id,
         peering_state: Some(ready.state.to_string()),
         ..Default::default()
-    };
-    Ok(report)
+    });
+    Ok(())
 }
 
 /// Whether Aiven's INVALID_SPECIFICATION is about the `peer/action` grant (which may just not
@@ -240,9 +254,12 @@ async fn wait_for_pending_peer(
                     connection.state
                 )))
             }
-            Ok(None) => Step::Fail(PhaseError::failed(format!(
-                "the peering connection to {label} disappeared; re-run request-peering"
-            ))),
+            Ok(None) => Step::Fail(
+                PhaseError::failed(format!(
+                    "the peering connection to {label} disappeared; re-run request-peering"
+                ))
+                .with_code(Code::ConnectionMissing),
+            ),
             Err(error) => Step::retry(PhaseError::from(error)),
         }
     })
@@ -290,7 +307,8 @@ async fn resolve_vpc(aiven: &Aiven, request: &RequestPeering) -> Result<String, 
                     "project {} not found or not accessible with this token: {error}",
                     request.project
                 ),
-            ),
+            )
+            .with_code(Code::AivenProjectNotFound),
             _ => error.into(),
         })?;
     let location = request
@@ -311,7 +329,8 @@ async fn resolve_vpc(aiven: &Aiven, request: &RequestPeering) -> Result<String, 
                 "project {} has no active VPC in {wanted_cloud}; create one or pass --project-vpc-id",
                 request.project
             ),
-        )),
+        )
+        .with_code(Code::AivenVpcNotFound)),
         several => Err(PhaseError::input(
             "--project-vpc-id",
             format!(
@@ -324,7 +343,8 @@ async fn resolve_vpc(aiven: &Aiven, request: &RequestPeering) -> Result<String, 
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        )),
+        )
+        .with_code(Code::AivenVpcNotFound)),
     }
 }
 
@@ -349,6 +369,12 @@ async fn create(
         label,
         &format!("state {}", created.state),
         Change::Created,
+    );
+    report.created(
+        ResourceKind::PeeringConnection,
+        &format!("{}/{vpc_id}", request.project),
+        label,
+        None,
     );
     Ok(())
 }

@@ -4,6 +4,7 @@
 use super::{PrepareTenant, until_visible};
 use crate::error::PhaseError;
 use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use azure_api::Graph;
 use azure_api::graph::Application;
 
@@ -38,8 +39,18 @@ pub(super) async fn ensure_application(
             change,
         );
     };
+    // Only this tool names apps by its `uniqueName`: one found by it is this tool's.
+    let ours = |report: &mut Report, application: &Application| {
+        report.created(
+            ResourceKind::Application,
+            &application.id,
+            &request.app_name,
+            None,
+        );
+    };
     if let Some(application) = graph.application_by_unique_name(&unique_name).await? {
         record(report, &application, Change::AlreadyPresent);
+        ours(report, &application);
         return Ok(application);
     }
     // An app of that display name made by hand (seed step 2) is adopted, but only when there is
@@ -66,7 +77,8 @@ pub(super) async fn ensure_application(
                 several.len(),
                 request.app_name,
                 ids.join(", ")
-            )));
+            ))
+            .with_code(crate::catalog::Code::AppNameAmbiguous));
         }
     }
     let created = graph
@@ -86,5 +98,6 @@ pub(super) async fn ensure_application(
         ),
     };
     record(report, &application, change);
+    ours(report, &application);
     Ok(application)
 }

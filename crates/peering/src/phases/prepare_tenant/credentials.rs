@@ -5,6 +5,7 @@ use super::{FederatedSubject, StoredSecret, despite_replication, until_visible};
 use crate::error::PhaseError;
 use crate::phases::Pacing;
 use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use azure_api::Graph;
 
 /// The name a federated credential gets: the subject made safe (letters, digits, - and _).
@@ -53,7 +54,8 @@ pub(super) async fn ensure_federated_credential(
         return Err(PhaseError::failed(format!(
             "the app already has {} federated credentials, the most Microsoft Graph allows; remove unused ones",
             existing.len()
-        )));
+        ))
+        .with_code(crate::catalog::Code::FederatedCredentialLimit));
     }
     let name = federated_credential_name(&wanted.subject);
     let created = despite_replication(pacing, "adding a federated credential", || {
@@ -72,13 +74,23 @@ pub(super) async fn ensure_federated_credential(
         &created.name,
         Change::Created,
     );
+    report.created(
+        ResourceKind::FederatedCredential,
+        &created.id,
+        &label,
+        Some(object_id),
+    );
     Ok(())
 }
+
+/// The display-name prefix of the long-lived passwords kept in GitHub secrets (status looks
+/// for their expiry).
+pub const STORED_PASSWORD_PREFIX: &str = "aiven-peering stored in";
 
 /// Display name of the long-lived password kept in a GitHub secret.
 fn stored_password_name(stored: &StoredSecret) -> String {
     format!(
-        "aiven-peering stored in {} as {}",
+        "{STORED_PASSWORD_PREFIX} {} as {}",
         stored.target, stored.name
     )
 }
@@ -103,12 +115,27 @@ pub(super) async fn ensure_stored_secret(
         .filter(|credential| credential.display_name.as_deref() == Some(display_name.as_str()))
         .map(|credential| credential.key_id.clone())
         .collect();
+    // An expired password is no password: it is replaced like a missing one.
+    let now = std::time::SystemTime::now();
+    let valid: Vec<&String> = application
+        .password_credentials
+        .iter()
+        .filter(|credential| {
+            previous.contains(&credential.key_id)
+                && credential
+                    .end_date_time
+                    .as_deref()
+                    .and_then(|end| humantime::parse_rfc3339_weak(end.trim_end_matches('Z')).ok())
+                    .is_none_or(|end| end > now)
+        })
+        .map(|credential| &credential.key_id)
+        .collect();
     let secret_exists = github.secret_exists(&stored.target, &stored.name).await?;
-    if secret_exists && !previous.is_empty() {
+    if secret_exists && !valid.is_empty() {
         report.resource(
             "GitHub secret",
             &label,
-            &format!("app password {}", previous[0]),
+            &format!("app password {}", valid[0]),
             Change::AlreadyPresent,
         );
         return Ok(());
@@ -137,6 +164,12 @@ pub(super) async fn ensure_stored_secret(
         &label,
         &format!("app password {} until {end}", password.key_id),
         Change::Created,
+    );
+    report.created(
+        ResourceKind::AppPassword,
+        &password.key_id,
+        &display_name,
+        Some(object_id),
     );
     Ok(())
 }

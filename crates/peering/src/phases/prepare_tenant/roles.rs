@@ -5,6 +5,7 @@
 use crate::error::PhaseError;
 use crate::phases::Pacing;
 use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use api_core::retry::{self, Step, Wait};
 use azure_api::Arm;
 use azure_api::arm::{Permission, RoleDefinition, RoleDefinitionProperties};
@@ -45,20 +46,6 @@ pub(super) async fn ensure_custom_role(
         actions: actions.iter().map(|action| action.to_string()).collect(),
         ..Default::default()
     };
-    if let Some(existing) = found
-        .into_iter()
-        .find(|role| role.properties.role_name.eq_ignore_ascii_case(role_name))
-    {
-        return reuse_custom_role(
-            arm,
-            existing,
-            subscription_scope,
-            role_name,
-            actions,
-            report,
-        )
-        .await;
-    }
     let guid = uuid::Uuid::new_v5(
         &uuid::Uuid::NAMESPACE_URL,
         format!(
@@ -67,6 +54,25 @@ pub(super) async fn ensure_custom_role(
         )
         .as_bytes(),
     );
+    if let Some(existing) = found
+        .into_iter()
+        .find(|role| role.properties.role_name.eq_ignore_ascii_case(role_name))
+    {
+        let reused = reuse_custom_role(
+            arm,
+            existing,
+            subscription_scope,
+            role_name,
+            actions,
+            report,
+        )
+        .await?;
+        // Its guid is one only this tool derives: an earlier run made it.
+        if guid_of(&reused.id) == guid.to_string() {
+            report.created(ResourceKind::CustomRole, &reused.id, role_name, None);
+        }
+        return Ok(reused);
+    }
     let properties = RoleDefinitionProperties {
         role_name: role_name.to_string(),
         description: Some(description.to_string()),
@@ -78,6 +84,7 @@ pub(super) async fn ensure_custom_role(
         .put_role_definition(subscription_scope, &guid.to_string(), &properties)
         .await?;
     report.resource("custom role", role_name, &created.id, Change::Created);
+    report.created(ResourceKind::CustomRole, &created.id, role_name, None);
     Ok(created)
 }
 
@@ -109,7 +116,8 @@ async fn reuse_custom_role(
         return Err(PhaseError::failed(format!(
             "the existing role {role_name:?} ({}) lacks {missing:?}; choose another role name or add the actions to it",
             existing.id
-        )));
+        ))
+        .with_code(crate::catalog::Code::RoleLacksActions));
     }
     if granted.len() > actions.len() {
         tracing::warn!("the existing role {role_name:?} grants more than {actions:?}: {granted:?}");
@@ -199,6 +207,9 @@ pub(super) async fn ensure_assignment(
                 .is_some_and(|scope| scope.eq_ignore_ascii_case(&wanted.scope))
     }) {
         report.resource("role assignment", &label, &found.id, Change::AlreadyPresent);
+        if found.name.eq_ignore_ascii_case(&wanted.guid()) {
+            report.created(ResourceKind::RoleAssignment, &found.id, &label, None);
+        }
         return Ok(());
     }
     let guid = wanted.guid();
@@ -239,5 +250,6 @@ pub(super) async fn ensure_assignment(
     })
     .await?;
     report.resource("role assignment", &label, &id, change);
+    report.created(ResourceKind::RoleAssignment, &id, &label, None);
     Ok(())
 }
