@@ -9,3 +9,4 @@ mod github_actions;
 mod gitlab;
 mod install_script;
 mod procedure;
+mod seed_replay;

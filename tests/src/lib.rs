@@ -2,6 +2,9 @@
 //! in-process, runs the real step binaries against it as child processes with the client
 //! environment contract, and keeps every byte they print for leak scans.
 
+pub mod process;
+pub mod seed_replay;
+
 use api_core::env_vars;
 use cloud_sim::{Ready, Sim, SimConfig};
 use std::collections::BTreeMap;

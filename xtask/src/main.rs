@@ -4,6 +4,7 @@ mod bench;
 mod codegen;
 mod demo;
 mod dist;
+mod seed_replay;
 mod tidy;
 
 use anyhow::{Context, Result, bail};
@@ -38,6 +39,8 @@ enum Task {
         #[arg(long)]
         target: Option<String>,
     },
+    /// Run the seed document's commands with the real az and avn against the simulator.
+    SeedReplay(seed_replay::SeedReplayArguments),
     /// Generate actions/<phase>/action.yml from the binaries' flag definitions.
     Codegen {
         /// Fail if the files on disk differ from what would be generated.
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Task::Bench { runs } => bench::run(runs),
         Task::Dist { target } => dist::run(target),
         Task::Codegen { check } => codegen::run(check),
+        Task::SeedReplay(arguments) => seed_replay::run(arguments),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Response, StatusCode};
+use axum::http::{Method, Response, StatusCode};
 use rand::{Rng, SeedableRng};
 
 use crate::{FailMode, Faults, Service, Shared, lock};
@@ -33,9 +33,26 @@ pub(crate) fn replace_faults(shared: &Shared, faults: Faults) {
 /// Token requests and the control listener are never faulted: tests and clients must always be
 /// able to authenticate and to inspect the simulator.
 pub(crate) fn is_faultable(service: Service, path: &str) -> bool {
-    let is_token_request =
-        service == Service::Identity || (service == Service::Github && path.starts_with("/_oidc/"));
-    !is_token_request && service != Service::Control
+    !is_token_request(service, path) && service != Service::Control
+}
+
+/// Token requests: the identity listener and GitHub's OIDC token service.
+pub(crate) fn is_token_request(service: Service, path: &str) -> bool {
+    service == Service::Identity || (service == Service::Github && path.starts_with("/_oidc/"))
+}
+
+/// Whether a faultable request changes state: POST, PUT, PATCH and DELETE do, except Graph's
+/// read-only actions (`POST /directoryObjects/getByIds` looks objects up).
+pub(crate) fn is_write_request(service: Service, method: &Method, path: &str) -> bool {
+    let read_only_action = service == Service::Graph
+        && *method == Method::POST
+        && path
+            .trim_end_matches('/')
+            .ends_with("/directoryObjects/getByIds");
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) && !read_only_action
 }
 
 /// What happens to one faultable request.

@@ -84,6 +84,9 @@ struct ServeArguments {
     /// Latency added to every Graph, ARM, Aiven and GitHub request (never token requests).
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION", default_value = "0s")]
     latency: Duration,
+    /// Latency added to every token request (identity listener, GitHub OIDC), never faulted otherwise.
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION", default_value = "0s")]
+    token_latency: Duration,
     /// Probability (0–1) of a 429 with Retry-After: 1.
     #[arg(long, default_value_t = 0.0)]
     rate_429: f64,
@@ -139,6 +142,7 @@ impl ServeArguments {
             delays,
             faults: Faults {
                 latency: self.latency,
+                token_latency: self.token_latency,
                 rate_429: self.rate_429,
                 rate_500: self.rate_500,
                 rate_503: self.rate_503,

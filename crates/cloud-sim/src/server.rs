@@ -15,7 +15,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::faults::{FaultDecision, decide_fault, fault_response, is_faultable, new_fault_state};
+use crate::faults::{
+    FaultDecision, decide_fault, fault_response, is_faultable, is_token_request, is_write_request,
+    new_fault_state,
+};
 use crate::http::RequestIdentity;
 use crate::{
     Ready, RequestRecord, Service, Shared, Sim, SimConfig, SimError, Urls, lock, tls, world,
@@ -252,14 +255,15 @@ async fn handle_request(
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let faultable = is_faultable(service, &path);
-    let is_write = faultable
-        && matches!(
-            method,
-            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-        );
+    let is_write = faultable && is_write_request(service, &method, &path);
 
     let (latency, decision) = if faultable {
         decide_fault(&shared, is_write)
+    } else if is_token_request(service, &path) {
+        (
+            lock(&shared.faults).faults.token_latency,
+            FaultDecision::None,
+        )
     } else {
         (Duration::ZERO, FaultDecision::None)
     };
