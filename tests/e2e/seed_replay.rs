@@ -102,6 +102,8 @@ async fn avn_runs_the_seeds_aiven_steps_and_recreates_an_invalid_connection_when
         commands: session.commands.clone(),
         values: session.values.clone(),
         wall: Duration::ZERO,
+        seed_started: Duration::ZERO,
+        seed_log: 0..0,
         outcome: Ok(()),
     };
     assert_final_state(&harness);

@@ -182,8 +182,9 @@ impl Phase<'_> {
         self
     }
 
-    /// Runs with a clean environment: the client contract, a fast retry pace, and the extras.
-    pub async fn run(self) -> Run {
+    /// The process to start: a clean environment with the client contract, a fast retry pace
+    /// and the extras, in the harness's scratch directory.
+    pub fn command(&self) -> std::process::Command {
         let program =
             self.harness
                 .binaries
@@ -193,7 +194,7 @@ impl Phase<'_> {
             "{} is not built: run the tests with `cargo test --workspace` (or `cargo build -p peering --bins` first)",
             program.display()
         );
-        let mut command = tokio::process::Command::new(&program);
+        let mut command = std::process::Command::new(&program);
         command.env_clear();
         for name in ["PATH", "HOME", "TMPDIR"] {
             if let Ok(value) = std::env::var(name) {
@@ -214,6 +215,12 @@ impl Phase<'_> {
         command
             .args(&self.args)
             .current_dir(self.harness.dir.path());
+        command
+    }
+
+    /// Runs the step binary (see [`Phase::command`]) and keeps what it printed.
+    pub async fn run(self) -> Run {
+        let mut command = tokio::process::Command::from(self.command());
         command.kill_on_drop(true);
         let output = command.output().await.expect("the step binary starts");
         let run = Run {
@@ -221,11 +228,25 @@ impl Phase<'_> {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
-        let mut printed = self.harness.printed.lock().unwrap();
-        printed.push(format!("$ {} {}", self.name, self.args.join(" ")));
-        printed.push(run.stdout.clone());
-        printed.push(run.stderr.clone());
+        self.harness.record_run(&self.name, &self.args, &run);
         run
+    }
+
+    /// Runs the step binary measured (wall time, peak RSS; see [`process::run_measured`]) and
+    /// keeps what it printed.
+    pub async fn run_measured(self) -> (Run, process::Measured) {
+        let mut command = self.command();
+        let measured = tokio::task::spawn_blocking(move || process::run_measured(&mut command))
+            .await
+            .expect("the measuring thread runs")
+            .expect("the step binary starts");
+        let run = Run {
+            code: measured.code,
+            stdout: measured.stdout.clone(),
+            stderr: measured.stderr.clone(),
+        };
+        self.harness.record_run(&self.name, &self.args, &run);
+        (run, measured)
     }
 }
 
@@ -326,6 +347,18 @@ impl Harness {
         for phase in peering::Phase::procedure() {
             self.procedure_phase(phase).run().await.assert_success();
         }
+    }
+
+    fn record_run(&self, name: &str, args: &[String], run: &Run) {
+        let mut printed = self.printed.lock().unwrap();
+        printed.push(format!("$ {name} {}", args.join(" ")));
+        printed.push(run.stdout.clone());
+        printed.push(run.stderr.clone());
+    }
+
+    /// Runs the step binaries from `directory` instead (the bench measures release builds).
+    pub fn use_binaries_from(&mut self, directory: PathBuf) {
+        self.binaries = directory;
     }
 
     /// Keeps text printed by something else (a CI runner running the binaries) for the leak scan.

@@ -27,12 +27,8 @@ enum Task {
         #[arg(long)]
         fast: bool,
     },
-    /// Measure start-up, phase durations and request counts against the simulator.
-    Bench {
-        /// How many full procedures to run.
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-    },
+    /// Measure the phases against their floor, start-up, sizes and the seed replay (baseline).
+    Bench(bench::BenchArguments),
     /// Build release archives of the step binaries and their sha256 checksums into dist/.
     Dist {
         /// Rust target triple (default: the host).
@@ -53,7 +49,7 @@ fn main() -> ExitCode {
     let arguments = Arguments::parse();
     let result = match arguments.command {
         Task::Demo { fast } => demo::run(fast),
-        Task::Bench { runs } => bench::run(runs),
+        Task::Bench(arguments) => bench::run(arguments),
         Task::Dist { target } => dist::run(target),
         Task::Codegen { check } => codegen::run(check),
         Task::SeedReplay(arguments) => seed_replay::run(arguments),

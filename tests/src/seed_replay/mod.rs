@@ -27,7 +27,7 @@ pub const AZURE_CLI_REQUIREMENT: &str = "azure-cli==2.91.*";
 /// The Aiven CLI release the replay pins (pip requirement).
 pub const AIVEN_CLIENT_REQUIREMENT: &str = "aiven-client==4.18.*";
 /// The Azure AD application id of Aiven's platform app (seed step 7, "a fix id").
-pub const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
+pub use cloud_sim::AIVEN_APP_ID;
 
 /// The two command-line tools, in a Python virtual environment.
 #[derive(Debug, Clone)]
@@ -36,10 +36,14 @@ pub struct Clis {
 }
 
 impl Clis {
-    /// `target/seed-replay/venv` of this workspace, where `cargo xtask seed-replay --install`
-    /// and `.ci/run` put it.
+    /// `target/seed-replay/venv` of this workspace, where `cargo xtask seed-replay
+    /// --install-only` (which `.ci/run` runs) puts it.
     pub fn default_venv() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/seed-replay/venv")
+        let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+        tests
+            .parent()
+            .unwrap_or(tests)
+            .join("target/seed-replay/venv")
     }
 
     pub fn in_venv(venv: impl Into<PathBuf>) -> Clis {
@@ -267,6 +271,9 @@ pub struct Replay {
     pub values: SeedValues,
     /// Wall time of the seed's commands and waits (setup excluded).
     pub wall: Duration,
+    /// The simulator's uptime when step 1 began, and the seed's part of its request log.
+    pub seed_started: Duration,
+    pub seed_log: std::ops::Range<usize>,
     /// `Err` with what went wrong when the replay stopped before ACTIVE.
     pub outcome: Result<(), String>,
 }
@@ -299,11 +306,16 @@ pub(crate) const SETUP: &str = "setup";
 pub async fn replay(sim: &Sim, clis: &Clis, options: &ReplayOptions) -> Replay {
     let mut session = Session::new(sim, clis, options);
     let mut wall = Duration::ZERO;
+    let mut seed_started = sim.uptime();
+    let mut seed_log = 0..0;
     let outcome = match session.point_azure_cli_at_the_simulator().await {
         Ok(()) => {
             let started = Instant::now();
+            seed_started = sim.uptime();
+            let first_record = sim.requests().len();
             let outcome = session.seed_procedure().await;
             wall = started.elapsed();
+            seed_log = first_record..sim.requests().len();
             outcome
         }
         Err(error) => Err(error),
@@ -312,6 +324,8 @@ pub async fn replay(sim: &Sim, clis: &Clis, options: &ReplayOptions) -> Replay {
         commands: session.commands,
         values: session.values,
         wall,
+        seed_started,
+        seed_log,
         outcome,
     }
 }

@@ -81,13 +81,13 @@ impl Line {
 }
 
 /// A replay in progress: the CLIs' scratch configuration, the commands run so far and the
-/// values saved. [`replay`] runs the whole document; tests run single steps.
+/// values saved. [`super::replay`] runs the whole document; tests run single steps.
 pub struct Session<'a> {
     sim: &'a Sim,
     clis: &'a Clis,
     options: &'a ReplayOptions,
     /// Holds the CLIs' configuration and token caches; removed when the session ends.
-    scratch: tempfile::TempDir,
+    _scratch: tempfile::TempDir,
     environment: Vec<(String, String)>,
     pub commands: Vec<CommandRun>,
     pub values: SeedValues,
@@ -150,17 +150,12 @@ impl<'a> Session<'a> {
             sim,
             clis,
             options,
-            scratch,
+            _scratch: scratch,
             environment,
             commands: Vec::new(),
             values: SeedValues::default(),
             user_app_secret: String::new(),
         }
-    }
-
-    /// Where the CLIs keep their configuration.
-    pub fn scratch(&self) -> &Path {
-        self.scratch.path()
     }
 
     /// Runs one command, records it, and returns its output.
