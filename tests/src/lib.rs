@@ -320,8 +320,9 @@ impl Harness {
                     ready.project_vpc_id.clone(),
                 ])
                 .args(poll),
-            peering::Phase::AcceptPeering => step,
             peering::Phase::AwaitActive => step.args(poll),
+            // Every other phase finds what it needs in the state file.
+            _ => step,
         }
     }
 
