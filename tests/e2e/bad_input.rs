@@ -166,6 +166,7 @@ async fn bad_input_exits_2_before_any_write() {
         "--poll-interval",
     )
     .await;
+    harness.assert_no_secret_leaked();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -185,4 +186,5 @@ async fn a_missing_aiven_token_is_invalid_input() {
         run.stderr
     );
     assert_eq!(harness.writes_since(before), Vec::<String>::new());
+    harness.assert_no_secret_leaked();
 }

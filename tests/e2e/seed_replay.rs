@@ -1,8 +1,9 @@
 //! The seed document's own commands with the real CLIs against the simulator
 //! (`tests::seed_replay`): the `avn` steps in every run (a small install), the whole document
 //! with `az` too when `PEERING_TEST_AZ_REPLAY=1` (`.ci/run` runs it as `cargo xtask
-//! seed-replay`). The CLIs come from `target/seed-replay/venv`; outside CI a missing one skips
-//! its test with a notice, under CI it is a failure.
+//! seed-replay`). `avn` comes from the tools' environment (`.ci/install-tools`), the opt-in
+//! replay's CLIs from `target/seed-replay/venv`; outside CI a missing one skips its test with
+//! a notice, under CI it is a failure.
 
 use crate::procedure::assert_final_state;
 use api_core::env_vars;
@@ -10,20 +11,20 @@ use std::time::Duration;
 use tests::Harness;
 use tests::seed_replay::{self, Clis, ReplayOptions, SeedValues, Session};
 
-/// The installed CLIs, or `None` (with a notice) when they are missing outside CI.
-fn installed_clis(with_azure_cli: bool) -> Option<Clis> {
+/// The seed-replay virtual environment's CLIs for the opt-in `az` replay, or `None` (with a
+/// notice) when they are missing outside CI.
+fn replay_clis() -> Option<Clis> {
     let clis = Clis::in_venv(Clis::default_venv());
-    if clis.has_avn() && (!with_azure_cli || clis.has_az()) {
+    if clis.has_avn() && clis.has_az() {
         return Some(clis);
     }
-    let missing = if with_azure_cli { "az and avn" } else { "avn" };
     assert!(
         std::env::var_os(env_vars::CI).is_none(),
-        "{missing} missing from {}: .ci/run installs them with `cargo xtask seed-replay --install-only`",
+        "az and avn are missing from {}: `cargo xtask seed-replay --install-only` installs them",
         clis.venv.display()
     );
     eprintln!(
-        "skipping: {missing} not installed in {} (run `cargo xtask seed-replay --install-only`)",
+        "skipping: az and avn are not installed in {} (`cargo xtask seed-replay --install-only`)",
         clis.venv.display()
     );
     None
@@ -41,9 +42,15 @@ fn assert_table_shows_no_secret(harness: &Harness, table: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn avn_runs_the_seeds_aiven_steps_and_recreates_an_invalid_connection_when_installed() {
-    let Some(clis) = installed_clis(false) else {
+    // avn from the tools' environment (`.ci/install-tools`): a small install.
+    let Some(avn) = tests::tools::AVN.for_test() else {
         return;
     };
+    let venv = avn
+        .parent()
+        .and_then(|bin| bin.parent())
+        .expect("avn lives in a virtual environment's bin/");
+    let clis = Clis::in_venv(venv);
     let harness = Harness::start().await;
     let ready = harness.ready().clone();
     let prepared = harness.prepare_tenant().run().await;
@@ -120,7 +127,7 @@ async fn the_real_az_and_avn_replay_the_seed_to_active_when_peering_test_az_repl
         );
         return;
     }
-    let Some(clis) = installed_clis(true) else {
+    let Some(clis) = replay_clis() else {
         return;
     };
     let harness = Harness::start().await;

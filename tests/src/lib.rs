@@ -2,14 +2,18 @@
 //! in-process, runs the real step binaries against it as child processes with the client
 //! environment contract, and keeps every byte they print for leak scans.
 
+pub mod github_runner;
 pub mod process;
 pub mod seed_replay;
+pub mod summary;
+pub mod tools;
 
 use api_core::env_vars;
-use cloud_sim::{Ready, Sim, SimConfig};
+use cloud_sim::{Ready, RequestRecord, SecretKind, Sim, SimConfig};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+pub use summary::{Baseline, WorldSummary};
 
 /// Parses a `$GITHUB_OUTPUT` file: `name=value` lines and `name<<DELIMITER` blocks.
 pub fn parse_github_output(text: &str) -> BTreeMap<String, String> {
@@ -79,6 +83,25 @@ fn ensure_binaries_built() {
         if !cfg!(debug_assertions) {
             command.arg("--release");
         }
+        // Cargo gives a test process its package's variables; passed on, they would differ
+        // from a shell's (ring's build script reruns when CARGO_MANIFEST_DIR changes) and make
+        // this build and the next `cargo test` rebuild half the dependency tree each time.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let per_package = [
+                "CARGO_MANIFEST_",
+                "CARGO_PKG_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ];
+            if per_package.iter().any(|prefix| name.starts_with(prefix)) {
+                command.env_remove(name.as_ref());
+            }
+        }
         let status = command.status().expect("cargo runs");
         assert!(status.success(), "building the step binaries failed");
     });
@@ -103,6 +126,8 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     binaries: PathBuf,
     printed: Mutex<Vec<String>>,
+    /// What the simulator held before the test, left out of [`Harness::summary`].
+    pub baseline: Baseline,
     /// `--poll-interval` of the Aiven waits (tests poll fast; the demo at a human pace).
     pub poll_interval: String,
 }
@@ -157,7 +182,7 @@ pub struct Phase<'a> {
     removed: Vec<String>,
 }
 
-impl Phase<'_> {
+impl<'a> Phase<'a> {
     pub fn arg(mut self, value: impl Into<String>) -> Self {
         self.args.push(value.into());
         self
@@ -182,9 +207,61 @@ impl Phase<'_> {
         self
     }
 
-    /// The process to start: a clean environment with the client contract, a fast retry pace
-    /// and the extras, in the harness's scratch directory.
-    pub fn command(&self) -> std::process::Command {
+    /// Runs with a clean environment: the client contract, a fast retry pace, and the extras.
+    pub async fn run(self) -> Run {
+        let mut command = self.command();
+        let output = command.output().await.expect("the step binary starts");
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        self.harness.keep_printed(&self.name, &self.args, &run);
+        run
+    }
+
+    /// Starts the binary and returns at once; the test decides when it ends.
+    pub fn spawn(self) -> Running<'a> {
+        let mut command = self.command();
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = command.spawn().expect("the step binary starts");
+        Running {
+            harness: self.harness,
+            name: self.name,
+            args: self.args,
+            child,
+        }
+    }
+
+    /// Runs the binary measured (wall time and peak RSS, see [`process::run_measured`]); keeps
+    /// what it printed like [`Phase::run`].
+    pub async fn run_measured(self) -> (Run, process::Measured) {
+        let mut command = self.std_command();
+        let measured = tokio::task::spawn_blocking(move || process::run_measured(&mut command))
+            .await
+            .expect("the measuring thread runs")
+            .expect("the step binary starts");
+        let run = Run {
+            code: measured.code,
+            stdout: measured.stdout.clone(),
+            stderr: measured.stderr.clone(),
+        };
+        self.harness.keep_printed(&self.name, &self.args, &run);
+        (run, measured)
+    }
+
+    /// [`Phase::std_command`] as a tokio command that is killed when dropped.
+    fn command(&self) -> tokio::process::Command {
+        let mut command = tokio::process::Command::from(self.std_command());
+        command.kill_on_drop(true);
+        command
+    }
+
+    /// The command line of the binary, with `HOME` and `TMPDIR` inside the scratch directory so
+    /// the leak scan sees everything it writes.
+    fn std_command(&self) -> std::process::Command {
         let program =
             self.harness
                 .binaries
@@ -196,11 +273,11 @@ impl Phase<'_> {
         );
         let mut command = std::process::Command::new(&program);
         command.env_clear();
-        for name in ["PATH", "HOME", "TMPDIR"] {
-            if let Ok(value) = std::env::var(name) {
-                command.env(name, value);
-            }
+        if let Ok(value) = std::env::var("PATH") {
+            command.env("PATH", value);
         }
+        let (home, temporary) = self.harness.home_and_tmp();
+        command.env("HOME", home).env("TMPDIR", temporary);
         command.env(env_vars::PEERING_RETRY_INTERVAL, "100ms");
         command.env(env_vars::PEERING_LOG, "info");
         for (name, value) in client_env(self.harness.sim.ready()) {
@@ -217,36 +294,50 @@ impl Phase<'_> {
             .current_dir(self.harness.dir.path());
         command
     }
+}
 
-    /// Runs the step binary (see [`Phase::command`]) and keeps what it printed.
-    pub async fn run(self) -> Run {
-        let mut command = tokio::process::Command::from(self.command());
-        command.kill_on_drop(true);
-        let output = command.output().await.expect("the step binary starts");
+/// A step binary started by [`Phase::spawn`].
+pub struct Running<'a> {
+    harness: &'a Harness,
+    name: String,
+    args: Vec<String>,
+    child: tokio::process::Child,
+}
+
+impl Running<'_> {
+    /// Waits for the binary to finish by itself.
+    pub async fn finish(self) -> Run {
+        let output = self
+            .child
+            .wait_with_output()
+            .await
+            .expect("the step binary runs");
         let run = Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
-        self.harness.record_run(&self.name, &self.args, &run);
+        self.harness.keep_printed(&self.name, &self.args, &run);
         run
     }
 
-    /// Runs the step binary measured (wall time, peak RSS; see [`process::run_measured`]) and
-    /// keeps what it printed.
-    pub async fn run_measured(self) -> (Run, process::Measured) {
-        let mut command = self.command();
-        let measured = tokio::task::spawn_blocking(move || process::run_measured(&mut command))
-            .await
-            .expect("the measuring thread runs")
-            .expect("the step binary starts");
-        let run = Run {
-            code: measured.code,
-            stdout: measured.stdout.clone(),
-            stderr: measured.stderr.clone(),
-        };
-        self.harness.record_run(&self.name, &self.args, &run);
-        (run, measured)
+    /// Kills the binary with SIGKILL, as a runner's timeout ends a job that ignores SIGTERM: no
+    /// clean-up code runs. Returns what it printed; `code` is -1.
+    pub async fn kill(mut self) -> Run {
+        self.child
+            .start_kill()
+            .expect("the step binary can be killed");
+        self.finish().await
+    }
+
+    /// The binary's exit, if it has exited, without waiting.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Waits until the binary exits, without collecting its output.
+    pub async fn exited(&mut self) {
+        let _ = self.child.wait().await;
     }
 }
 
@@ -261,17 +352,43 @@ impl Harness {
             .await
             .expect("the build task runs");
         let sim = Sim::start(config).await.expect("the simulator starts");
+        let baseline = sim.with_world(|world| Baseline::of(world));
         Harness {
             sim,
             dir: tempfile::tempdir().expect("a scratch directory"),
             binaries: binary_dir(),
             printed: Mutex::new(Vec::new()),
+            baseline,
             poll_interval: "100ms".to_string(),
         }
     }
 
     pub fn ready(&self) -> &Ready {
         self.sim.ready()
+    }
+
+    /// What the test has added to the simulated world so far, by name.
+    pub fn summary(&self) -> WorldSummary {
+        let ready = self.ready().clone();
+        self.sim
+            .with_world(|world| WorldSummary::of(world, &ready, &self.baseline))
+    }
+
+    /// `HOME` and `TMPDIR` for the binaries: inside the scratch directory.
+    pub fn home_and_tmp(&self) -> (PathBuf, PathBuf) {
+        let home = self.path("home");
+        let temporary = self.path("tmp");
+        for directory in [&home, &temporary] {
+            std::fs::create_dir_all(directory).expect("a scratch subdirectory");
+        }
+        (home, temporary)
+    }
+
+    fn keep_printed(&self, name: &str, args: &[String], run: &Run) {
+        let mut printed = self.printed.lock().unwrap();
+        printed.push(format!("$ {name} {}", args.join(" ")));
+        printed.push(run.stdout.clone());
+        printed.push(run.stderr.clone());
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -350,13 +467,6 @@ impl Harness {
         }
     }
 
-    fn record_run(&self, name: &str, args: &[String], run: &Run) {
-        let mut printed = self.printed.lock().unwrap();
-        printed.push(format!("$ {name} {}", args.join(" ")));
-        printed.push(run.stdout.clone());
-        printed.push(run.stderr.clone());
-    }
-
     /// Runs the step binaries from `directory` instead (the bench measures release builds).
     pub fn use_binaries_from(&mut self, directory: PathBuf) {
         self.binaries = directory;
@@ -414,11 +524,8 @@ impl Harness {
                 .into_iter()
                 .map(|path| std::fs::read_to_string(path).unwrap_or_default()),
         );
+        self.assert_the_scan_knows_every_issued_secret();
         let secrets = self.sim.issued_secrets();
-        assert!(
-            !secrets.is_empty(),
-            "the simulator reports the secrets it issued"
-        );
         for secret in secrets.iter().filter(|secret| secret.len() >= 8) {
             for text in &texts {
                 assert!(
@@ -430,12 +537,75 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// The leak scan's own check: every access token, password and OIDC token the request log
+    /// shows the simulator handing out, and the GitHub token when it was used, is in the set of
+    /// secrets the scan looks for.
+    #[track_caller]
+    fn assert_the_scan_knows_every_issued_secret(&self) {
+        let log = self.sim.requests();
+        let answered = |service: &str, method: &str, path_end: &str| {
+            log.iter()
+                .filter(|record| {
+                    record.service == service
+                        && record.method == method
+                        && record.path.ends_with(path_end)
+                        && (200..300).contains(&record.status)
+                })
+                .count()
+        };
+        let expectations = [
+            (
+                SecretKind::AccessToken,
+                answered("identity", "POST", "/oauth2/v2.0/token"),
+                "access tokens",
+            ),
+            (
+                SecretKind::Password,
+                answered("graph", "POST", "/addPassword"),
+                "app passwords",
+            ),
+            (
+                SecretKind::OidcToken,
+                answered("github", "GET", "/_oidc/token"),
+                "Actions OIDC tokens",
+            ),
+        ];
+        for (kind, handed_out, what) in expectations {
+            let known = self.sim.issued_secrets_of(kind).len();
+            assert!(
+                known >= handed_out,
+                "the leak scan knows {known} {what}, the request log shows {handed_out} handed out"
+            );
+        }
+        let github_used = log
+            .iter()
+            .any(|record: &RequestRecord| record.identity.as_deref() == Some("github-token"));
+        if github_used {
+            assert!(
+                self.sim
+                    .issued_secrets_of(SecretKind::Seeded)
+                    .contains(&self.ready().github_token),
+                "the leak scan knows the GitHub token the binaries used"
+            );
+        }
+    }
+}
+
 fn files_below(directory: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     if let Ok(entries) = std::fs::read_dir(directory) {
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            // Links point at the built binaries (the runner imitation's install directory),
+            // which the binaries never write.
+            if kind.is_symlink() {
+                continue;
+            }
+            if kind.is_dir() {
                 files.extend(files_below(&path));
             } else {
                 files.push(path);

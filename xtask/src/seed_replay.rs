@@ -43,7 +43,9 @@ pub fn run(arguments: SeedReplayArguments) -> Result<()> {
         cloud_sim::SimConfig::fast()
     };
     config.faults.latency = arguments.latency;
-    config.faults.token_latency = arguments.latency;
+    // Token requests are then "faultable" too: with every fault rate at zero that only gives
+    // them the same latency.
+    config.faults.token_faults = !arguments.latency.is_zero();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -28,14 +28,15 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{Delays, FailMode, Faults, SimConfig};
+pub use config::{Delays, FailMode, Faults, SimConfig, WriteSelector};
+pub use faults::HeldWrite;
 pub use world::{
     AIVEN_APP_ID, APPLICATION_ADMINISTRATOR, AivenProject, Application, AsyncOperation, Audience,
     FederatedIdentityCredential, Fixtures, GITHUB_OIDC_ISSUER, GithubEnvironment, GithubRepository,
     GithubSecret, GithubState, IssuedToken, NETWORK_CONTRIBUTOR_ROLE_ID, OWNER_ROLE_ID,
     OperationKind, PEER_ACTION, PasswordCredential, PeeringConnection, Permission, ProjectVpc,
-    READER_ROLE_ID, ResourceGroup, RoleAssignment, RoleDefinition, SecretBox, ServicePrincipal,
-    Subscription, Tenant, VirtualNetwork, VirtualNetworkPeering, World,
+    READER_ROLE_ID, ResourceGroup, RoleAssignment, RoleDefinition, SecretBox, SecretKind,
+    ServicePrincipal, Subscription, Tenant, VirtualNetwork, VirtualNetworkPeering, World,
 };
 
 /// Why the simulator could not start.
@@ -86,6 +87,9 @@ pub struct Ready {
     pub github_repository: String,
     pub github_token: String,
     pub github_readonly_token: String,
+    /// A token allowed to read Actions secrets (their names and the public key), not to write
+    /// them: a fine-grained token with "Secrets: read-only".
+    pub github_secrets_read_token: String,
     pub github_oidc_request_url: String,
     pub github_oidc_request_token: String,
 }
@@ -98,15 +102,17 @@ pub struct RequestRecord {
     pub service: String,
     /// The path without the query string.
     pub path: String,
+    /// The path with GUIDs and numeric ids replaced by `{id}`: the same in every run.
+    pub route: String,
     /// The answered status; 0 when the connection was dropped without an answer.
     pub status: u16,
     /// `<tenant id>/<app id>` for Azure callers, `aiven-token`, `github-token`,
-    /// `github-readonly-token`, `github-oidc`; `None` when the caller was not identified.
+    /// `github-readonly-token`, `github-secrets-read-token`, `github-oidc`; `None` when the caller was not identified.
     pub identity: Option<String>,
     /// True for POST/PUT/PATCH/DELETE on Graph, ARM, Aiven and GitHub.
     pub write: bool,
     /// The injected fault, if any: `latency` is not reported; `429`, `500`, `503`, `drop`,
-    /// `fail-write-before`, `fail-write-after`.
+    /// `fail-write-before`, `fail-write-after`, `hold-applied`, `hold-dropped`.
     pub fault: Option<String>,
     /// Milliseconds since the simulator started.
     pub at_millis: u64,
@@ -162,6 +168,7 @@ pub(crate) struct Shared {
     pub delays: Delays,
     pub faults: Mutex<faults::FaultState>,
     pub requests: Mutex<Vec<RequestRecord>>,
+    pub holds: faults::Holds,
     pub urls: Urls,
     pub started: Instant,
 }
@@ -225,12 +232,43 @@ impl Sim {
     /// Every secret value issued or seeded so far: passwords, access tokens, Aiven and GitHub
     /// tokens, OIDC tokens.
     pub fn issued_secrets(&self) -> Vec<String> {
-        lock(&self.shared.world).issued_secrets.clone()
+        lock(&self.shared.world)
+            .issued_secrets
+            .iter()
+            .map(|(_, secret)| secret.clone())
+            .collect()
     }
 
-    /// Replaces the fault configuration; `fail_nth_write` counts from now.
+    /// The secrets of one kind issued so far, oldest first.
+    pub fn issued_secrets_of(&self, kind: SecretKind) -> Vec<String> {
+        lock(&self.shared.world)
+            .issued_secrets
+            .iter()
+            .filter(|(issued_kind, _)| *issued_kind == kind)
+            .map(|(_, secret)| secret.clone())
+            .collect()
+    }
+
+    /// Replaces the fault configuration; `fail_nth_write` and `hold_write` count from now.
     pub fn set_faults(&self, faults: Faults) {
         faults::replace_faults(&self.shared, faults);
+    }
+
+    /// Waits until the write chosen by `Faults::hold_write` arrives, and returns it: it stays
+    /// unanswered until [`Sim::release_held_write`].
+    pub async fn held_write(&self) -> HeldWrite {
+        self.shared.holds.held().await
+    }
+
+    /// The write held now, if any.
+    pub fn current_held_write(&self) -> Option<HeldWrite> {
+        self.shared.holds.current()
+    }
+
+    /// Applies (`apply`) or drops the held write, and returns once that is done; `None` when
+    /// no write is held. The request log records it with fault `hold-applied` or `hold-dropped`.
+    pub async fn release_held_write(&self, apply: bool) -> Option<HeldWrite> {
+        self.shared.holds.release(apply).await
     }
 
     /// Runs `change` on the world (after bringing its clock-driven state up to date).
@@ -263,6 +301,7 @@ impl Sim {
 
     /// Stops every listener and the background driver.
     pub async fn shutdown(mut self) {
+        self.shared.holds.clear();
         let _ = self.shutdown_sender.send(true);
         for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
@@ -275,6 +314,7 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
+        self.shared.holds.clear();
         let _ = self.shutdown_sender.send(true);
         for task in &self.tasks {
             task.abort();

@@ -1,7 +1,7 @@
 //! The baseline: the seed document replayed with the real `az` and `avn` (`tests::seed_replay`)
 //! under the same latency and delays as our procedure, polling at our phases' default cadence.
 
-use super::floor::{Awaited, Floor, FloorModel, floor};
+use super::floor::{Awaited, Floor, FloorModel, floor, token_latency};
 use super::procedure::default_flag;
 use anyhow::{Result, bail};
 use cloud_sim::{Sim, SimConfig};
@@ -57,7 +57,7 @@ pub async fn measure_baseline(config: &SimConfig, clis: &Clis) -> Result<Baselin
     let model = FloorModel {
         delays: config.delays.clone(),
         latency: config.faults.latency,
-        token_latency: config.faults.token_latency,
+        token_latency: token_latency(config),
         admin_app_id: sim.ready().admin_client_id.clone(),
         aiven_tenant_id: sim.ready().aiven_tenant_id.clone(),
     };

@@ -16,6 +16,16 @@ use cloud_sim::{Delays, RequestRecord};
 use std::ops::Range;
 use std::time::Duration;
 
+/// The latency the simulator adds to token requests: its `latency` when token requests are
+/// faultable (`token_faults`), none otherwise.
+pub fn token_latency(config: &cloud_sim::SimConfig) -> Duration {
+    if config.faults.token_faults {
+        config.faults.latency
+    } else {
+        Duration::ZERO
+    }
+}
+
 /// What the floor depends on besides the log.
 #[derive(Debug, Clone)]
 pub struct FloorModel {
@@ -140,6 +150,8 @@ struct Events {
     last_application_write: Option<u64>,
     last_password_write: Option<u64>,
     last_role_assignment_write: Option<u64>,
+    last_role_definition_write: Option<u64>,
+    last_service_principal_write: Option<u64>,
     last_connection_create: Option<u64>,
     last_peering_write: Option<u64>,
 }
@@ -150,6 +162,8 @@ impl Events {
             last_application_write: None,
             last_password_write: None,
             last_role_assignment_write: None,
+            last_role_definition_write: None,
+            last_service_principal_write: None,
             last_connection_create: None,
             last_peering_write: None,
         };
@@ -172,6 +186,8 @@ impl Events {
                 self.last_password_write = at
             }
             Some(Kind::RoleAssignment) => self.last_role_assignment_write = at,
+            Some(Kind::RoleDefinition) => self.last_role_definition_write = at,
+            Some(Kind::ServicePrincipal) => self.last_service_principal_write = at,
             Some(Kind::AivenConnection) if record.method == "POST" => {
                 self.last_connection_create = at
             }
@@ -226,6 +242,16 @@ fn gate(record: &RequestRecord, kind: Kind, events: &Events, model: &FloorModel)
         Kind::ServicePrincipal | Kind::Credential if record.write => {
             after(events.last_application_write, delays.graph_replication_lag)
         }
+        // A new custom role and a new service principal stay unknown to role assignments for
+        // a while.
+        Kind::RoleAssignment if record.write => after(
+            events.last_role_definition_write,
+            delays.role_definition_replication,
+        )
+        .max(after(
+            events.last_service_principal_write,
+            delays.assignment_principal_lag,
+        )),
         Kind::Operation => after(events.last_peering_write, delays.lro_retry_after()),
         _ => 0,
     }
@@ -389,6 +415,7 @@ mod tests {
             method: method.to_string(),
             service: service.to_string(),
             path: path.to_string(),
+            route: path.to_string(),
             status: 200,
             identity: Some("tenant/admin".to_string()),
             write: method != "GET" && service != "identity",

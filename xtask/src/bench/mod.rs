@@ -65,8 +65,12 @@ pub fn run(arguments: BenchArguments) -> Result<()> {
         "realistic" => cloud_sim::SimConfig::realistic(),
         _ => cloud_sim::SimConfig::fast(),
     };
+    // Fixed delays (the simulator draws each from ±spread otherwise) and one latency for every
+    // request: token requests become "faultable", which with every fault rate at zero only
+    // gives them the latency.
+    config.delays.spread_percent = 0;
     config.faults.latency = arguments.latency;
-    config.faults.token_latency = arguments.latency;
+    config.faults.token_faults = true;
 
     let phase_binary = release.join(format!(
         "{}{}",

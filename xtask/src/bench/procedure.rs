@@ -2,7 +2,9 @@
 //! (wall time, requests, floor, peak RSS), with the phases' default pacing; and await-active
 //! against a simulated 15-minute wait, time-compressed.
 
-use super::floor::{Awaited, Floor, FloorModel, floor, longest_pause, refused, sequential_rounds};
+use super::floor::{
+    Awaited, Floor, FloorModel, floor, longest_pause, refused, sequential_rounds, token_latency,
+};
 use anyhow::{Context, Result, bail};
 use api_core::env_vars;
 use cloud_sim::{RequestRecord, SimConfig};
@@ -126,7 +128,7 @@ pub fn floor_model(config: &SimConfig, harness: &Harness) -> FloorModel {
     FloorModel {
         delays: config.delays.clone(),
         latency: config.faults.latency,
-        token_latency: config.faults.token_latency,
+        token_latency: token_latency(config),
         admin_app_id: harness.ready().admin_client_id.clone(),
         aiven_tenant_id: harness.ready().aiven_tenant_id.clone(),
     }
@@ -191,7 +193,6 @@ pub async fn measure_await_active(config: &SimConfig, binaries: &Path) -> Result
     // Every time is compressed, the request latency too, so polls keep their real spacing.
     let mut config = config.clone();
     config.faults.latency /= compression;
-    config.faults.token_latency /= compression;
     let config = &config;
     let never = Duration::from_secs(24 * 3600);
     let waited = await_active_run(

@@ -14,6 +14,7 @@ use crate::registry::Phase;
 use crate::report::{Change, Report};
 use crate::state::Outputs;
 use api_core::Secret;
+use api_core::retry::{self, Step, Wait};
 use azure_api::arm::Peering;
 use azure_api::credential::AssertionSource;
 use azure_api::{Arm, Credential, CredentialSource, Graph, VnetRef};
@@ -109,9 +110,11 @@ pub async fn accept_peering(
     let vnet_id = request.vnet.id();
 
     // Look first, with an identity that needs no new secret.
-    let reader = match (admin, app_source(request, &credential, None)) {
-        (Some(admin), _) => Arm::new(admin.clone()),
-        (None, Some(source)) => Arm::new(make_credential(source)?),
+    let existing = match (admin, app_source(request, &credential, None)) {
+        (Some(admin), _) => {
+            find_peering(&Arm::new(admin.clone()), &vnet_id, &request.aiven_vnet).await?
+        }
+        (None, Some(source)) => look_as_the_app(make_credential, source, request, &vnet_id).await?,
         (None, None) => {
             return Err(PhaseError::input(
                 "--credential",
@@ -119,7 +122,6 @@ pub async fn accept_peering(
             ));
         }
     };
-    let existing = find_peering(&reader, &vnet_id, &request.aiven_vnet).await?;
     let peering_name = existing
         .as_ref()
         .map(|peering| peering.name.clone())
@@ -226,6 +228,41 @@ fn outputs(peering_name: &str, state: &str) -> Outputs {
     }
 }
 
+/// The first look with the app's own identity: the role prepare-tenant gave it on the VNet
+/// may not apply yet (role assignments take minutes), so `AuthorizationFailed` is retried with
+/// a fresh token each time, as the peering's PUT is.
+async fn look_as_the_app(
+    make_credential: &dyn Fn(CredentialSource) -> Result<Credential, PhaseError>,
+    source: CredentialSource,
+    request: &AcceptPeering,
+    vnet_id: &str,
+) -> Result<Option<Peering>, PhaseError> {
+    let wait = Wait::new(
+        "the app's role on the VNet to take effect (reading its peerings)",
+        request.timeout,
+        request.pacing.interval,
+    );
+    Ok(retry::until(&wait, |_| {
+        let source = source.clone();
+        async move {
+            let arm = match make_credential(source) {
+                Ok(credential) => Arm::new(credential),
+                Err(error) => return Step::Fail(error),
+            };
+            match arm.peerings(vnet_id).await {
+                Ok(peerings) => Step::Done(peering_to(peerings, &request.aiven_vnet)),
+                Err(error) if error.is(403, "AuthorizationFailed") => {
+                    Step::retry(PhaseError::failed(format!(
+                        "{error} (role assignments take up to ~10 minutes to apply)"
+                    )))
+                }
+                Err(error) => Step::Fail(vnet_error(vnet_id, error)),
+            }
+        }
+    })
+    .await?)
+}
+
 async fn find_peering(
     arm: &Arm,
     vnet_id: &str,
@@ -234,19 +271,28 @@ async fn find_peering(
     let peerings = arm
         .peerings(vnet_id)
         .await
-        .map_err(|error| match error.status() {
-            Some(404) => PhaseError::input(
-                "--user-vnet-name",
-                format!("VNet {vnet_id} not found: {error}"),
-            ),
-            _ => error.into(),
-        })?;
-    Ok(peerings.into_iter().find(|peering| {
+        .map_err(|error| vnet_error(vnet_id, error))?;
+    Ok(peering_to(peerings, remote))
+}
+
+fn vnet_error(vnet_id: &str, error: azure_api::AzureError) -> PhaseError {
+    match error.status() {
+        Some(404) => PhaseError::input(
+            "--user-vnet-name",
+            format!("VNet {vnet_id} not found: {error}"),
+        ),
+        _ => error.into(),
+    }
+}
+
+/// The peering to the remote VNet, among a VNet's peerings.
+fn peering_to(peerings: Vec<Peering>, remote: &VnetRef) -> Option<Peering> {
+    peerings.into_iter().find(|peering| {
         peering
             .remote_id()
             .and_then(|remote_id| VnetRef::parse(remote_id).ok())
             .is_some_and(|remote_vnet| remote_vnet.same_as(remote))
-    }))
+    })
 }
 
 #[cfg(test)]
