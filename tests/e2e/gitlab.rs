@@ -1,6 +1,7 @@
-//! The GitLab example pipeline runs end to end with `gitlab-ci-local` (shell executor) against
-//! the simulator: values travel between jobs only through dotenv reports, and accept-peering
-//! signs the app in with the job's id_token (federated mode).
+//! The GitLab example pipeline, which includes the `peering` component (`templates/peering.yml`),
+//! runs end to end with `gitlab-ci-local` (shell executor, the locally built binaries on PATH in
+//! place of the release image) against the simulator: values travel between jobs only through
+//! dotenv reports, and accept-peering signs the app in with the job's id_token (federated mode).
 
 use crate::procedure::assert_final_state_named;
 use api_core::env_vars;
@@ -50,9 +51,27 @@ async fn the_gitlab_example_pipeline_reaches_active() {
     let ready = harness.ready().clone();
     let repository = tempfile::tempdir().unwrap();
     let directory = repository.path();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The example as a user copies it, except that the component comes from this project at
+    // this commit (gitlab-ci-local then reads templates/ locally instead of fetching a release).
     let example =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/gitlab/peering.gitlab-ci.yml");
-    std::fs::copy(example, directory.join(".gitlab-ci.yml")).unwrap();
+        std::fs::read_to_string(root.join("examples/gitlab/peering.gitlab-ci.yml")).unwrap();
+    let component_line = example
+        .lines()
+        .find(|line| line.contains("- component: "))
+        .expect("the example includes the component");
+    let pipeline = example.replace(
+        component_line,
+        "  - component: $CI_SERVER_FQDN/acme/infra/peering@$CI_COMMIT_SHA",
+    );
+    assert!(component_line.contains("/peering@v"), "{component_line}");
+    std::fs::write(directory.join(".gitlab-ci.yml"), pipeline).unwrap();
+    std::fs::create_dir_all(directory.join("templates")).unwrap();
+    std::fs::copy(
+        root.join("templates/peering.yml"),
+        directory.join("templates/peering.yml"),
+    )
+    .unwrap();
     git(directory, &["init", "--quiet", "--initial-branch", "main"]);
     git(
         directory,
@@ -63,7 +82,10 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             "git@gitlab.example.com:acme/infra.git",
         ],
     );
-    git(directory, &["add", ".gitlab-ci.yml"]);
+    git(
+        directory,
+        &["add", ".gitlab-ci.yml", "templates/peering.yml"],
+    );
     git(
         directory,
         &[
@@ -86,26 +108,12 @@ async fn the_gitlab_example_pipeline_reaches_active() {
     let issuer = format!("{}/gitlab", ready.control);
     let mut variables: Vec<(String, String)> = tests::client_env(&ready);
     variables.extend([
-        (
-            env_vars::PEERING_USER_SUBSCRIPTION_ID.into(),
-            ready.subscription_id.clone(),
-        ),
-        (
-            env_vars::PEERING_USER_RESOURCE_GROUP.into(),
-            ready.resource_group.clone(),
-        ),
-        (
-            env_vars::PEERING_USER_VNET_NAME.into(),
-            ready.vnet_name.clone(),
-        ),
-        (
-            env_vars::PEERING_AIVEN_PROJECT.into(),
-            ready.aiven_project.clone(),
-        ),
-        (
-            env_vars::PEERING_AIVEN_PROJECT_VPC_ID.into(),
-            ready.project_vpc_id.clone(),
-        ),
+        // The five values the example asks its user to set.
+        ("VNET_SUBSCRIPTION_ID".into(), ready.subscription_id.clone()),
+        ("VNET_RESOURCE_GROUP".into(), ready.resource_group.clone()),
+        ("VNET_NAME".into(), ready.vnet_name.clone()),
+        ("VPC_PROJECT".into(), ready.aiven_project.clone()),
+        ("VPC_ID".into(), ready.project_vpc_id.clone()),
         (env_vars::PEERING_RETRY_INTERVAL.into(), "100ms".into()),
         (env_vars::PEERING_POLL_INTERVAL.into(), "100ms".into()),
         (env_vars::PEERING_FEDERATED_ISSUER.into(), issuer.clone()),
@@ -118,7 +126,7 @@ async fn the_gitlab_example_pipeline_reaches_active() {
     );
     let mut command = tokio::process::Command::new(&runner);
     command
-        .arg("--shell-executor-no-image")
+        .arg("--force-shell-executor")
         .current_dir(directory)
         .env("PATH", path)
         .env("HOME", directory);

