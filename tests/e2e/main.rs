@@ -9,5 +9,6 @@ mod failures;
 mod github_actions;
 mod gitlab;
 mod procedure;
+mod seed_replay;
 mod status;
 mod teardown;
