@@ -17,6 +17,8 @@ enum Step {
     Prepare,
     Request,
     Accept,
+    /// `up`, the whole procedure in one process.
+    Up,
 }
 
 /// What the world looks like before the crashed phase runs.
@@ -100,6 +102,12 @@ const SCENARIOS: &[Scenario] = &[
         step: Step::Accept,
     },
     Scenario {
+        name: "up",
+        mode: Mode::Ephemeral,
+        setup: Setup::Earlier,
+        step: Step::Up,
+    },
+    Scenario {
         name: "accept-peering removing a leftover password",
         mode: Mode::Ephemeral,
         setup: Setup::LeftoverPassword,
@@ -124,13 +132,14 @@ impl Scenario {
             (Step::Request, Setup::FailedConnection) => harness.request_peering().arg("--recreate"),
             (Step::Request, _) => harness.request_peering(),
             (Step::Accept, _) => self.mode.accept(harness),
+            (Step::Up, _) => harness.up(),
         }
     }
 
     async fn set_up(&self, harness: &Harness) {
         match self.setup {
             Setup::Earlier => {
-                if self.step != Step::Prepare {
+                if self.step != Step::Prepare && self.step != Step::Up {
                     self.mode.prepare(harness).run().await.assert_success();
                 }
                 if self.step == Step::Accept {
@@ -185,6 +194,16 @@ impl Scenario {
     /// Runs what is left of the procedure after the crashed phase (itself included).
     async fn finish(&self, harness: &Harness) {
         let mut rest = Vec::new();
+        if self.step == Step::Up {
+            // A re-run of `up` continues where the killed one stopped.
+            let run = harness.up().run().await;
+            assert_eq!(
+                run.code, 0,
+                "{}: a re-run failed\n--- stdout\n{}\n--- stderr\n{}",
+                self.name, run.stdout, run.stderr
+            );
+            return;
+        }
         if self.step == Step::Prepare {
             rest.push(self.mode.prepare(harness).run().await);
         }
@@ -393,6 +412,11 @@ async fn prepare_tenant_with_a_federated_or_stored_credential_converges_after_a_
 #[tokio::test(flavor = "multi_thread")]
 async fn request_peering_converges_after_a_kill_at_any_write() {
     crash_scenarios(Step::Request, &Mode::ALL).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_converges_after_a_kill_at_any_write() {
+    crash_scenarios(Step::Up, &[Mode::Ephemeral]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,3 +12,4 @@ mod procedure;
 mod seed_replay;
 mod status;
 mod teardown;
+mod up;

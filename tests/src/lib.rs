@@ -441,6 +441,20 @@ impl Harness {
                 ])
                 .args(poll),
             peering::Phase::AwaitActive => step.args(poll),
+            peering::Phase::Up => step
+                .args([
+                    "--subscription-id".to_string(),
+                    ready.subscription_id.clone(),
+                    "--resource-group".to_string(),
+                    ready.resource_group.clone(),
+                    "--vnet-name".to_string(),
+                    ready.vnet_name.clone(),
+                    "--project".to_string(),
+                    ready.aiven_project.clone(),
+                    "--project-vpc-id".to_string(),
+                    ready.project_vpc_id.clone(),
+                ])
+                .args(poll),
             // Every other phase finds what it needs in the state file.
             _ => step,
         }
@@ -461,6 +475,11 @@ impl Harness {
 
     pub fn await_active(&self) -> Phase<'_> {
         self.procedure_phase(peering::Phase::AwaitActive)
+    }
+
+    /// `up`: the whole procedure in one process, with the standard procedure's arguments.
+    pub fn up(&self) -> Phase<'_> {
+        self.procedure_phase(peering::Phase::Up)
     }
 
     /// `status` for the seeded VNet and Aiven project, with the state file.

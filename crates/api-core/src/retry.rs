@@ -5,6 +5,12 @@
 //! to be reported if time runs out) or [`Step::Fail`]. There is no sleep after the last attempt:
 //! when the next sleep would end past the deadline, the wait ends with the last real error.
 //!
+//! Pauses follow the time waited, not the number of refusals ([`pause_after`]): a tenth of the
+//! time waited so far, at least [`Wait::interval`] and at most [`Wait::max_interval`]. A
+//! change that happens at an unknown moment is so noticed within a tenth of the time it took
+//! (or one interval), and a 15-minute wait makes at most [`POLLS_PER_15_MINUTES`] attempts
+//! with the default one-second interval. A `Retry-After` the service sends is taken as it is.
+//!
 //! Every wait reports its progress in one place, the way Terraform does: the first time it has
 //! to wait again, and then at most every [`Wait::report_every`], it logs "still waiting for …
 //! (1m0s elapsed), next check in 10s, giving up in 14m0s".
@@ -35,9 +41,9 @@ pub struct Wait {
     pub what: String,
     /// The total time allowed.
     pub timeout: Duration,
-    /// The first pause between attempts.
+    /// The first (and shortest) pause between attempts.
     pub interval: Duration,
-    /// The pause grows by half each time, up to this.
+    /// The longest pause: later pauses are a tenth of the time waited, up to this.
     pub max_interval: Duration,
     /// The least time between two progress lines of this wait.
     pub report_every: Duration,
@@ -46,22 +52,50 @@ pub struct Wait {
 /// How often a long wait says it is still waiting, unless told otherwise.
 pub const REPORT_EVERY: Duration = Duration::from_secs(10);
 
+/// The longest pause of a wait, unless its interval is longer.
+pub const MAX_PAUSE: Duration = Duration::from_secs(60);
+
+/// A pause is the time waited so far divided by this (so a change is noticed within 10 %).
+pub const PAUSE_DIVISOR: u32 = 10;
+
+/// The most attempts a wait with a one-second interval makes in its first 15 minutes.
+pub const POLLS_PER_15_MINUTES: usize = 60;
+
 impl Wait {
     pub fn new(what: impl Into<String>, timeout: Duration, interval: Duration) -> Self {
         Self {
             what: what.into(),
             timeout,
             interval,
-            max_interval: interval.max(Duration::from_secs(15)),
+            max_interval: interval.max(MAX_PAUSE),
             report_every: REPORT_EVERY,
         }
     }
 
-    /// Keeps a steady cadence instead of backing off.
+    /// Keeps a steady cadence instead of following the time waited.
     pub fn steady(mut self) -> Self {
         self.max_interval = self.interval;
         self
     }
+}
+
+/// The pause after an attempt that ended `elapsed` into the wait and was told no `Retry-After`:
+/// a tenth of `elapsed`, within `[interval, max_interval]`.
+pub fn pause_after(wait: &Wait, elapsed: Duration) -> Duration {
+    (elapsed / PAUSE_DIVISOR)
+        .min(wait.max_interval)
+        .max(wait.interval)
+}
+
+/// How many attempts a wait that never succeeds makes within `window` (instant attempts).
+pub fn attempts_within(wait: &Wait, window: Duration) -> usize {
+    let mut elapsed = Duration::ZERO;
+    let mut attempts = 0;
+    while elapsed < window {
+        attempts += 1;
+        elapsed += pause_after(wait, elapsed);
+    }
+    attempts
 }
 
 /// The wait ended without the desired state.
@@ -95,7 +129,6 @@ where
 {
     let started = Instant::now();
     let deadline = started + wait.timeout;
-    let mut interval = wait.interval;
     let mut number = 0;
     let mut last_report: Option<Instant> = None;
     loop {
@@ -109,8 +142,10 @@ where
             Step::Done(value) => return Ok(value),
             Step::Fail(error) => return Err(WaitError::Failed(error)),
             Step::Retry { error, after } => {
-                let pause = after.unwrap_or(interval).max(Duration::from_millis(1));
                 let now = Instant::now();
+                let pause = after
+                    .unwrap_or_else(|| pause_after(wait, now - started))
+                    .max(Duration::from_millis(1));
                 if now + pause > deadline {
                     return Err(WaitError::TimedOut {
                         what: wait.what.clone(),
@@ -127,7 +162,6 @@ where
                     );
                 }
                 tokio::time::sleep(pause).await;
-                interval = (interval.mul_f64(1.5)).min(wait.max_interval);
             }
         }
     }
@@ -182,6 +216,30 @@ mod tests {
         assert_eq!(short_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(short_duration(Duration::from_millis(10_900)), "10s");
         assert_eq!(short_duration(Duration::from_secs(3723)), "1h2m3s");
+    }
+
+    #[test]
+    fn pauses_follow_the_time_waited_within_the_polling_budget() {
+        let wait = Wait::new("x", Duration::from_secs(30 * 60), Duration::from_secs(1));
+        assert_eq!(pause_after(&wait, Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(
+            pause_after(&wait, Duration::from_secs(5)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            pause_after(&wait, Duration::from_secs(40)),
+            Duration::from_secs(4)
+        );
+        assert_eq!(pause_after(&wait, Duration::from_secs(3600)), MAX_PAUSE);
+        let fifteen_minutes = Duration::from_secs(15 * 60);
+        let attempts = attempts_within(&wait, fifteen_minutes);
+        assert!(attempts <= POLLS_PER_15_MINUTES, "{attempts} attempts");
+        assert!(
+            attempts >= 40,
+            "{attempts} attempts: the budget is used to notice early"
+        );
+        let steady = Wait::new("x", fifteen_minutes, Duration::from_secs(15)).steady();
+        assert_eq!(attempts_within(&steady, fifteen_minutes), 60);
     }
 
     #[tokio::test]

@@ -17,6 +17,8 @@ pub enum Phase {
     AwaitActive,
     Status,
     Teardown,
+    /// The four procedure phases in one process.
+    Up,
 }
 
 /// What a phase is for.
@@ -28,6 +30,8 @@ pub enum PhaseKind {
     Inspect,
     /// Undoes what the procedure made.
     Undo,
+    /// Runs the procedure's phases in turn, in one process.
+    Whole,
 }
 
 /// A secret or identity a phase reads only from the environment (never a flag).
@@ -149,6 +153,29 @@ const ACCEPT: &[CredentialInput] = &[
     },
 ];
 
+const UP: &[CredentialInput] = &[
+    CredentialInput {
+        input: "azure-tenant-id",
+        variable: env_vars::AZURE_TENANT_ID,
+        description: "Tenant of the user-tenant admin identity",
+    },
+    CredentialInput {
+        input: "azure-client-id",
+        variable: env_vars::AZURE_CLIENT_ID,
+        description: "Client id of the user-tenant admin identity",
+    },
+    CredentialInput {
+        input: "azure-client-secret",
+        variable: env_vars::AZURE_CLIENT_SECRET,
+        description: "Client secret of the user-tenant admin identity (pass a secret; without it the job's OIDC token is used)",
+    },
+    CredentialInput {
+        input: "aiven-token",
+        variable: env_vars::AIVEN_AUTH_TOKEN,
+        description: "Aiven API token (pass a secret)",
+    },
+];
+
 /// Every phase, in the order the procedure runs them.
 pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
@@ -205,6 +232,15 @@ pub static PHASES: &[PhaseSpec] = &[
         command: crate::cli::command_of::<crate::cli::teardown::Args>,
         main: crate::cli::main_of::<crate::cli::teardown::Args>,
     },
+    PhaseSpec {
+        phase: Phase::Up,
+        name: "up",
+        kind: PhaseKind::Whole,
+        seed_steps: "1–14",
+        credentials: UP,
+        command: crate::cli::up::command,
+        main: crate::cli::up::main,
+    },
 ];
 
 impl Phase {
@@ -237,9 +273,12 @@ impl Phase {
             .map(|spec| spec.phase)
     }
 
-    /// The outputs this phase writes, in table order.
+    /// The outputs this phase writes, in table order (`up`: those of every procedure phase).
     pub fn outputs(self) -> impl Iterator<Item = &'static OutputSpec> {
-        OUTPUTS.iter().filter(move |output| output.phase == self)
+        let whole = self.spec().kind == PhaseKind::Whole;
+        OUTPUTS.iter().filter(move |output| {
+            output.phase == self || (whole && output.phase.spec().kind == PhaseKind::Procedure)
+        })
     }
 }
 
@@ -271,7 +310,12 @@ mod tests {
 
     #[test]
     fn every_output_belongs_to_a_phase_that_writes_it() {
-        let written: usize = PHASES.iter().map(|spec| spec.phase.outputs().count()).sum();
+        let written: usize = PHASES
+            .iter()
+            .filter(|spec| spec.kind != PhaseKind::Whole)
+            .map(|spec| spec.phase.outputs().count())
+            .sum();
         assert_eq!(written, OUTPUTS.len());
+        assert_eq!(Phase::Up.outputs().count(), OUTPUTS.len());
     }
 }

@@ -97,6 +97,18 @@ impl Report {
         }
     }
 
+    /// Takes in what a part of this phase run concurrently learned and made, after what this
+    /// report holds (parts are absorbed in a fixed order, so the report reads the same each run).
+    pub fn absorb(&mut self, part: Report) {
+        self.outputs.merge(&part.outputs);
+        self.resources.extend(part.resources);
+        for record in part.created {
+            if !self.created.iter().any(|known| known.same_as(&record)) {
+                self.created.push(record);
+            }
+        }
+    }
+
     /// Records a resource and logs it in the "what it found, created or reused" style.
     pub fn resource(&mut self, kind: &str, name: &str, id: &str, change: Change) {
         match change {

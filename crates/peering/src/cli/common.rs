@@ -28,11 +28,11 @@ pub struct Common {
     /// Also write the outputs as a GitLab dotenv report (PEERING_<NAME>=value); defaults to peering.env when GITLAB_CI is set.
     #[arg(long, env = env_vars::PEERING_DOTENV, value_name = "FILE")]
     pub dotenv: Option<PathBuf>,
-    /// First pause between retries of slow-to-converge state (grows by half each time, up to 15s).
+    /// First pause between retries of slow-to-converge state (replication, propagation); later pauses are a tenth of the time waited, up to 60s.
     #[arg(
         long,
         env = env_vars::PEERING_RETRY_INTERVAL,
-        default_value = "2s",
+        default_value = "1s",
         value_name = "DURATION"
     )]
     pub retry_interval: String,

@@ -12,6 +12,7 @@ pub mod prepare_tenant;
 pub mod request_peering;
 pub mod status;
 pub mod teardown;
+pub mod up;
 
 use crate::error::{InputError, PhaseError};
 use crate::registry::{PHASES, Phase};

@@ -55,11 +55,11 @@ pub struct Args {
         value_name = "DURATION"
     )]
     pub timeout: String,
-    /// Pause between checks of the connection state.
+    /// First pause between checks of the connection state; later pauses are a tenth of the time waited, up to 60s.
     #[arg(
         long,
         env = env_vars::PEERING_POLL_INTERVAL,
-        default_value = "10s",
+        default_value = "1s",
         value_name = "DURATION"
     )]
     pub poll_interval: String,

@@ -1,5 +1,6 @@
-//! Seed step 14: poll the Aiven connection until ACTIVE, at a steady cadence, reporting
-//! progress; failure states end the wait at once.
+//! Seed step 14: poll the Aiven connection until ACTIVE, at pauses that follow the time waited
+//! (`api_core::retry`: ACTIVE is noticed within a tenth of the wait, at most 60 polls in 15
+//! minutes), reporting progress; failure states end the wait at once.
 
 use crate::catalog::Code;
 use crate::error::PhaseError;
@@ -34,8 +35,7 @@ pub async fn await_active(
         "the peering connection to become ACTIVE",
         request.timeout,
         request.poll_interval,
-    )
-    .steady();
+    );
     let last_state = std::cell::RefCell::new(None);
     let connection = retry::until(&wait, |_| {
         let (label, target, last_state) = (&label, &target, &last_state);

@@ -25,7 +25,7 @@ impl Default for Pacing {
     fn default() -> Self {
         Self {
             replication_timeout: Duration::from_secs(300),
-            interval: Duration::from_secs(2),
+            interval: Duration::from_secs(1),
         }
     }
 }

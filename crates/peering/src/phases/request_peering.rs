@@ -226,8 +226,7 @@ async fn wait_for_pending_peer(
         "Aiven to set up its side of the peering (PENDING_PEER)",
         request.timeout,
         request.poll_interval,
-    )
-    .steady();
+    );
     retry::until(&wait, |attempt| async move {
         let found = aiven
             .azure_connection(&request.project, vpc_id, &request.target())
@@ -388,8 +387,7 @@ async fn wait_until_gone(
         "the old peering connection to be deleted",
         request.timeout,
         request.poll_interval,
-    )
-    .steady();
+    );
     retry::until(&wait, |_| async {
         match aiven
             .azure_connection(&request.project, vpc_id, &request.target())

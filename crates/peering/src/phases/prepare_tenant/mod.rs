@@ -67,37 +67,38 @@ pub async fn prepare_tenant(
     request: &PrepareTenant,
     report: &mut Report,
 ) -> Result<(), PhaseError> {
-    let subscription = admin_arm
-        .subscription(&request.vnet.subscription_id)
-        .await
-        .map_err(|error| {
-            if error.status() == Some(404) {
-                PhaseError::input(
-                    "--subscription-id",
-                    format!(
-                        "subscription {} not found or not visible to the admin identity: {error}",
-                        request.vnet.subscription_id
-                    ),
-                )
-                .with_code(Code::SubscriptionNotFound)
-            } else {
-                PhaseError::from(error)
-            }
-        })?;
-    let tenant_id = subscription.tenant_id.to_ascii_lowercase();
-    let vnet = admin_arm
-        .virtual_network(&request.vnet.id())
-        .await?
-        .ok_or_else(|| {
+    // The subscription and the VNet are read together, and before any write: a wrong name is
+    // bad input and nothing may have changed.
+    let vnet_id = request.vnet.id();
+    let (subscription, vnet) = tokio::join!(
+        admin_arm.subscription(&request.vnet.subscription_id),
+        admin_arm.virtual_network(&vnet_id)
+    );
+    let subscription = subscription.map_err(|error| {
+        if error.status() == Some(404) {
             PhaseError::input(
-                "--vnet-name",
+                "--subscription-id",
                 format!(
-                    "VNet {} not found in resource group {} of subscription {}",
-                    request.vnet.name, request.vnet.resource_group, request.vnet.subscription_id
+                    "subscription {} not found or not visible to the admin identity: {error}",
+                    request.vnet.subscription_id
                 ),
             )
-            .with_code(Code::VnetNotFound)
-        })?;
+            .with_code(Code::SubscriptionNotFound)
+        } else {
+            PhaseError::from(error)
+        }
+    })?;
+    let tenant_id = subscription.tenant_id.to_ascii_lowercase();
+    let vnet = vnet?.ok_or_else(|| {
+        PhaseError::input(
+            "--vnet-name",
+            format!(
+                "VNet {} not found in resource group {} of subscription {}",
+                request.vnet.name, request.vnet.resource_group, request.vnet.subscription_id
+            ),
+        )
+        .with_code(Code::VnetNotFound)
+    })?;
     let canonical = crate::input::vnet_ref("VNet id", &vnet.id)?;
     report.resource(
         "virtual network",
@@ -117,6 +118,93 @@ pub async fn prepare_tenant(
         ..Default::default()
     });
 
+    // Two independent chains run together, each looking before it writes: the user app (app,
+    // credentials, service principal, role, assignment) and Aiven's (service principal, role,
+    // assignment). Within a chain the service principal and the role are made together too.
+    // Each chain reports into its own part; both are absorbed, in this order, even when one
+    // fails, so a failure still reports what the other learned.
+    let scope = Scope {
+        tenant_id: &tenant_id,
+        subscription_scope: canonical.subscription_scope(),
+        vnet_id: &vnet.id,
+    };
+    let mut user_part = Report::new(report.phase);
+    let mut aiven_part = Report::new(report.phase);
+    let (user_outcome, aiven_outcome) = tokio::join!(
+        user_chain(
+            admin_arm,
+            admin_graph,
+            github,
+            request,
+            &scope,
+            &mut user_part
+        ),
+        aiven_chain(admin_arm, admin_graph, request, &scope, &mut aiven_part),
+    );
+    report.absorb(user_part);
+    report.absorb(aiven_part);
+    user_outcome?;
+    aiven_outcome?;
+    Ok(())
+}
+
+/// Where the roles and assignments go.
+struct Scope<'a> {
+    tenant_id: &'a str,
+    subscription_scope: String,
+    vnet_id: &'a str,
+}
+
+impl Scope<'_> {
+    fn assignment(
+        &self,
+        role_definition_id: &str,
+        principal_id: &str,
+        who: &'static str,
+    ) -> roles::Assignment {
+        roles::Assignment {
+            scope: self.vnet_id.to_string(),
+            role_definition_id: role_definition_id.to_string(),
+            principal_id: principal_id.to_string(),
+            who,
+        }
+    }
+}
+
+/// The user app's chain: app registration, its credentials and service principal, together
+/// with its role; then the role's assignment.
+async fn user_chain(
+    admin_arm: &Arm,
+    admin_graph: &Graph,
+    github: Option<&github_api::GitHub>,
+    request: &PrepareTenant,
+    scope: &Scope<'_>,
+    report: &mut Report,
+) -> Result<(), PhaseError> {
+    let mut role_part = Report::new(report.phase);
+    let (principal, role) = tokio::join!(
+        user_principal(admin_graph, github, request, report),
+        user_role(admin_arm, request, scope, &mut role_part),
+    );
+    report.absorb(role_part);
+    let (user_sp_id, user_role_id) = (principal?, role?);
+    report.outputs.user_role_id = Some(user_role_id.clone());
+    roles::ensure_assignment(
+        admin_arm,
+        &scope.assignment(&user_role_id, &user_sp_id, "user app"),
+        &request.pacing,
+        report,
+    )
+    .await
+}
+
+/// The app registration, its federated or stored credentials and its service principal.
+async fn user_principal(
+    admin_graph: &Graph,
+    github: Option<&github_api::GitHub>,
+    request: &PrepareTenant,
+    report: &mut Report,
+) -> Result<String, PhaseError> {
     let application = application::ensure_application(admin_graph, request, report).await?;
     report.outputs.merge(&Outputs {
         user_app_name: Some(request.app_name.clone()),
@@ -176,46 +264,27 @@ pub async fn prepare_tenant(
         );
     }
     report.outputs.user_sp_id = Some(user_sp.id.clone());
-    let (aiven_sp, aiven_sp_change) = principals::ensure_service_principal(
-        admin_graph,
-        &request.aiven_app_id,
-        "the Aiven app's service principal",
-        true,
-        &request.pacing,
-    )
-    .await?;
-    report.resource("service principal", "Aiven", &aiven_sp.id, aiven_sp_change);
-    if aiven_sp_change == Change::Created {
-        report.created(
-            ResourceKind::AivenServicePrincipal,
-            &aiven_sp.id,
-            "Aiven",
-            None,
-        );
-    }
-    report.outputs.aiven_sp_id = Some(aiven_sp.id.clone());
+    Ok(user_sp.id)
+}
 
-    let subscription_scope = canonical.subscription_scope();
-    let aiven_role = roles::ensure_custom_role(
-        admin_arm,
-        &tenant_id,
-        &subscription_scope,
-        &request.aiven_role_name,
-        "Allows creating a peering to vnets in scope (but not from)",
-        &[PEER_ACTION],
-        report,
-    )
-    .await?;
-    let user_role_id = match &request.user_role {
+/// The user app's role: the least-privilege custom role, or the built-in one.
+async fn user_role(
+    admin_arm: &Arm,
+    request: &PrepareTenant,
+    scope: &Scope<'_>,
+    report: &mut Report,
+) -> Result<String, PhaseError> {
+    Ok(match &request.user_role {
         UserRole::NetworkContributor => format!(
-            "{subscription_scope}/providers/Microsoft.Authorization/roleDefinitions/{}",
+            "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
+            scope.subscription_scope,
             azure_api::NETWORK_CONTRIBUTOR_ROLE_ID
         ),
         UserRole::LeastPrivilege { role_name } => {
             roles::ensure_custom_role(
                 admin_arm,
-                &tenant_id,
-                &subscription_scope,
+                scope.tenant_id,
+                &scope.subscription_scope,
                 role_name,
                 "Allows creating and repairing peerings from vnets in scope",
                 USER_PEERING_ACTIONS,
@@ -224,35 +293,60 @@ pub async fn prepare_tenant(
             .await?
             .id
         }
-    };
-    let assignment =
-        |role_definition_id: &str, principal_id: &str, who: &'static str| roles::Assignment {
-            scope: vnet.id.clone(),
-            role_definition_id: role_definition_id.to_string(),
-            principal_id: principal_id.to_string(),
-            who,
-        };
-    roles::ensure_assignment(
-        admin_arm,
-        &assignment(&user_role_id, &user_sp.id, "user app"),
-        &request.pacing,
-        report,
-    )
-    .await?;
-    roles::ensure_assignment(
-        admin_arm,
-        &assignment(&aiven_role.id, &aiven_sp.id, "Aiven app"),
-        &request.pacing,
-        report,
-    )
-    .await?;
+    })
+}
 
-    report.outputs.merge(&Outputs {
-        user_role_id: Some(user_role_id),
-        aiven_role_id: Some(aiven_role.id.clone()),
-        ..Default::default()
+/// Aiven's chain: its app's service principal in the user tenant together with its
+/// `peer/action` role; then the role's assignment at the VNet.
+async fn aiven_chain(
+    admin_arm: &Arm,
+    admin_graph: &Graph,
+    request: &PrepareTenant,
+    scope: &Scope<'_>,
+    report: &mut Report,
+) -> Result<(), PhaseError> {
+    let mut role_part = Report::new(report.phase);
+    let (principal, role) = tokio::join!(
+        principals::ensure_service_principal(
+            admin_graph,
+            &request.aiven_app_id,
+            "the Aiven app's service principal",
+            true,
+            &request.pacing,
+        ),
+        roles::ensure_custom_role(
+            admin_arm,
+            scope.tenant_id,
+            &scope.subscription_scope,
+            &request.aiven_role_name,
+            "Allows creating a peering to vnets in scope (but not from)",
+            &[PEER_ACTION],
+            &mut role_part,
+        ),
+    );
+    let principal = principal.map(|(aiven_sp, aiven_sp_change)| {
+        report.resource("service principal", "Aiven", &aiven_sp.id, aiven_sp_change);
+        if aiven_sp_change == Change::Created {
+            report.created(
+                ResourceKind::AivenServicePrincipal,
+                &aiven_sp.id,
+                "Aiven",
+                None,
+            );
+        }
+        report.outputs.aiven_sp_id = Some(aiven_sp.id.clone());
+        aiven_sp
     });
-    Ok(())
+    report.absorb(role_part);
+    let (aiven_sp, aiven_role) = (principal?, role?);
+    report.outputs.aiven_role_id = Some(aiven_role.id.clone());
+    roles::ensure_assignment(
+        admin_arm,
+        &scope.assignment(&aiven_role.id, &aiven_sp.id, "Aiven app"),
+        &request.pacing,
+        report,
+    )
+    .await
 }
 
 /// How a Graph call on an object created moments ago went.

@@ -1,0 +1,5 @@
+//! The `up` binary: the whole procedure in one process, a thin front end over the phase registry.
+
+fn main() -> std::process::ExitCode {
+    peering::cli::phase_main(peering::Phase::Up)
+}
