@@ -60,6 +60,8 @@ pub async fn measure_baseline(config: &SimConfig, clis: &Clis) -> Result<Baselin
         token_latency: token_latency(config),
         admin_app_id: sim.ready().admin_client_id.clone(),
         aiven_tenant_id: sim.ready().aiven_tenant_id.clone(),
+        // The replay's log is read as a whole; its assignments are not told apart.
+        aiven_assignments: Vec::new(),
     };
     let records = sim.requests();
     let critical_path = floor(

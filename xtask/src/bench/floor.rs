@@ -38,6 +38,10 @@ pub struct FloorModel {
     pub admin_app_id: String,
     /// Aiven's tenant (a token from it needs Aiven's grant).
     pub aiven_tenant_id: String,
+    /// Names (guids, lower case) of the role assignments of Aiven's service principal in the
+    /// user tenant: Aiven checks `peer/action` when the connection leaves APPROVED, so the
+    /// connection is created only once that assignment is effective (no API shows when).
+    pub aiven_assignments: Vec<String>,
 }
 
 /// What the last Aiven read of a window waited for.
@@ -150,6 +154,7 @@ struct Events {
     last_application_write: Option<u64>,
     last_password_write: Option<u64>,
     last_role_assignment_write: Option<u64>,
+    last_aiven_assignment_write: Option<u64>,
     last_role_definition_write: Option<u64>,
     last_service_principal_write: Option<u64>,
     last_connection_create: Option<u64>,
@@ -157,25 +162,26 @@ struct Events {
 }
 
 impl Events {
-    fn before(records: &[RequestRecord]) -> Events {
+    fn before(records: &[RequestRecord], model: &FloorModel) -> Events {
         let mut events = Events {
             last_application_write: None,
             last_password_write: None,
             last_role_assignment_write: None,
+            last_aiven_assignment_write: None,
             last_role_definition_write: None,
             last_service_principal_write: None,
             last_connection_create: None,
             last_peering_write: None,
         };
         for record in records {
-            events.note(record, record.at_millis);
+            events.note(record, record.at_millis, model);
         }
         events
     }
 
     /// Records an answered write that completed at `at`: the logged time before the window,
     /// the ideal client's time inside it (so a slow client does not move the gates later).
-    fn note(&mut self, record: &RequestRecord, at: u64) {
+    fn note(&mut self, record: &RequestRecord, at: u64, model: &FloorModel) {
         if !record.write || !is_answer(record) {
             return;
         }
@@ -184,6 +190,9 @@ impl Events {
             Some(Kind::Application) => self.last_application_write = at,
             Some(Kind::Credential) if record.path.ends_with("addPassword") => {
                 self.last_password_write = at
+            }
+            Some(Kind::RoleAssignment) if is_aiven_assignment(record, model) => {
+                self.last_aiven_assignment_write = at
             }
             Some(Kind::RoleAssignment) => self.last_role_assignment_write = at,
             Some(Kind::RoleDefinition) => self.last_role_definition_write = at,
@@ -206,6 +215,13 @@ impl Events {
     fn granted(&self, delays: &Delays) -> Option<u64> {
         self.pending_peer(delays)
             .map(|pending| pending + millis(delays.aiven_grant_lag))
+    }
+
+    /// When Aiven's grant in its tenant had propagated (its role assignment takes effect like
+    /// any other, for tokens issued after).
+    fn grant_effective(&self, delays: &Delays) -> Option<u64> {
+        self.granted(delays)
+            .map(|granted| granted + millis(delays.role_propagation))
     }
 
     /// When the connection turned ACTIVE: the user side is seen once its operation is done,
@@ -235,7 +251,7 @@ fn gate(record: &RequestRecord, kind: Kind, events: &Events, model: &FloorModel)
                 after(events.last_role_assignment_write, delays.role_propagation),
             );
             if tenant == model.aiven_tenant_id {
-                gate = gate.max(events.granted(delays).unwrap_or(0));
+                gate = gate.max(events.grant_effective(delays).unwrap_or(0));
             }
             gate
         }
@@ -253,6 +269,11 @@ fn gate(record: &RequestRecord, kind: Kind, events: &Events, model: &FloorModel)
             delays.assignment_principal_lag,
         )),
         Kind::Operation => after(events.last_peering_write, delays.lro_retry_after()),
+        // Aiven's check when the connection leaves APPROVED needs the Aiven app's assignment
+        // to be effective: an ideal client that cannot see it creates the connection then.
+        Kind::AivenConnection if record.method == "POST" => {
+            after(events.last_aiven_assignment_write, delays.role_propagation)
+        }
         _ => 0,
     }
 }
@@ -268,7 +289,7 @@ pub fn floor(
     model: &FloorModel,
 ) -> Floor {
     let start = millis(start);
-    let mut events = Events::before(&records[..window.start]);
+    let mut events = Events::before(&records[..window.start], model);
     let last_aiven_read = records[window.clone()]
         .iter()
         .rposition(|record| classify(record) == Some(Kind::AivenProject) && is_answer(record))
@@ -325,10 +346,21 @@ pub fn floor(
                     waiting: Duration::from_millis(waiting),
                 };
             }
-            events.note(record, finish);
+            events.note(record, finish, model);
         }
     }
     best
+}
+
+/// A role assignment of Aiven's service principal, by its name at the end of the path.
+fn is_aiven_assignment(record: &RequestRecord, model: &FloorModel) -> bool {
+    let name = record
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    model.aiven_assignments.contains(&name)
 }
 
 /// A token of the admin identity (or of no identity): it needs no new password or grant.
@@ -431,6 +463,7 @@ mod tests {
             token_latency: Duration::from_millis(50),
             admin_app_id: "admin".to_string(),
             aiven_tenant_id: "aiven".to_string(),
+            aiven_assignments: Vec::new(),
         }
     }
 

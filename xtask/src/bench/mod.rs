@@ -10,6 +10,7 @@
 //! table and writes `target/bench/report.json`.
 
 mod baseline;
+mod critical;
 mod floor;
 mod footprint;
 mod procedure;
@@ -39,6 +40,17 @@ pub struct BenchArguments {
     /// Leave out the baseline (the seed replay with the real az and avn).
     #[arg(long)]
     pub skip_baseline: bool,
+    /// Only measure time to ACTIVE ÷ critical path (`up` and the four phases, realistic and
+    /// slow profiles), written to `target/bench/critical-path.json`.
+    #[arg(long)]
+    pub critical_path_only: bool,
+    /// Measure the debug build instead of a release build (builds in a fraction of the time;
+    /// the critical-path ratios hardly change, start-up and sizes are not representative).
+    #[arg(long)]
+    pub debug_build: bool,
+    /// Leave out the critical-path measurement.
+    #[arg(long, conflicts_with = "critical_path_only")]
+    pub skip_critical_path: bool,
     /// How many `--version` runs the start-up median is taken over.
     #[arg(long, default_value_t = 101)]
     pub startup_samples: usize,
@@ -46,9 +58,14 @@ pub struct BenchArguments {
 
 pub fn run(arguments: BenchArguments) -> Result<()> {
     let root = crate::root();
+    let profile_flag = if arguments.debug_build {
+        "--profile=dev"
+    } else {
+        "--release"
+    };
     crate::cargo(&[
         "build",
-        "--release",
+        profile_flag,
         "--locked",
         "--quiet",
         "--package",
@@ -60,7 +77,11 @@ pub fn run(arguments: BenchArguments) -> Result<()> {
     let release = tests::binary_dir()
         .parent()
         .context("the profile directories share a parent")?
-        .join("release");
+        .join(if arguments.debug_build {
+            "debug"
+        } else {
+            "release"
+        });
     let mut config = match arguments.profile.as_str() {
         "realistic" => cloud_sim::SimConfig::realistic(),
         _ => cloud_sim::SimConfig::fast(),
@@ -71,6 +92,32 @@ pub fn run(arguments: BenchArguments) -> Result<()> {
     config.delays.spread_percent = 0;
     config.faults.latency = arguments.latency;
     config.faults.token_faults = true;
+
+    if !arguments.skip_critical_path {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let runs = runtime.block_on(critical::measure_all(&config, &release, arguments.runs))?;
+        let directory = root.join("target/bench");
+        std::fs::create_dir_all(&directory)?;
+        let path = directory.join("critical-path.json");
+        let document = serde_json::json!({
+            "command": std::iter::once("cargo xtask".to_string())
+                .chain(std::env::args().skip(1))
+                .collect::<Vec<_>>()
+                .join(" "),
+            "machine": machine(),
+            "latency_ms": arguments.latency.as_secs_f64() * 1000.0,
+            "runs": runs,
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&document)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{}", critical::table(&runs));
+        println!("written: {}", path.display());
+        if arguments.critical_path_only {
+            return Ok(());
+        }
+    }
 
     let phase_binary = release.join(format!(
         "{}{}",

@@ -131,7 +131,28 @@ pub fn floor_model(config: &SimConfig, harness: &Harness) -> FloorModel {
         token_latency: token_latency(config),
         admin_app_id: harness.ready().admin_client_id.clone(),
         aiven_tenant_id: harness.ready().aiven_tenant_id.clone(),
+        aiven_assignments: Vec::new(),
     }
+}
+
+/// The names of the role assignments of Aiven's service principal in the user tenant, once
+/// prepare-tenant has made them (for the floor's gate on the Aiven connection).
+pub fn aiven_assignments(harness: &Harness) -> Vec<String> {
+    let ready = harness.ready().clone();
+    harness.sim.with_world(|world| {
+        world
+            .role_assignments
+            .iter()
+            .filter(|assignment| {
+                world.service_principals.iter().any(|principal| {
+                    principal.object_id == assignment.principal_id
+                        && principal.app_id == ready.aiven_app_id
+                        && principal.tenant_id == ready.user_tenant_id
+                })
+            })
+            .map(|assignment| assignment.name.to_ascii_lowercase())
+            .collect()
+    })
 }
 
 /// The four phases in order (first runs), then each again.
@@ -151,6 +172,10 @@ pub async fn measure_procedure(
         first_runs.push((phase, run));
     }
     let wall = started.elapsed();
+    let model = FloorModel {
+        aiven_assignments: aiven_assignments(&harness),
+        ..model
+    };
     let records: Vec<RequestRecord> = harness.sim.requests();
     let last_record = records.len();
     let critical_path = floor(
