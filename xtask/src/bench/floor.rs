@@ -39,8 +39,8 @@ pub struct FloorModel {
     /// Aiven's tenant (a token from it needs Aiven's grant).
     pub aiven_tenant_id: String,
     /// Names (guids, lower case) of the role assignments of Aiven's service principal in the
-    /// user tenant: Aiven checks `peer/action` when the connection leaves APPROVED, so the
-    /// connection is created only once that assignment is effective (no API shows when).
+    /// user tenant: Aiven checks `peer/action` when the connection leaves APPROVED, so that
+    /// assignment must be effective one PENDING_PEER delay after the connection's creation.
     pub aiven_assignments: Vec<String>,
 }
 
@@ -269,10 +269,12 @@ fn gate(record: &RequestRecord, kind: Kind, events: &Events, model: &FloorModel)
             delays.assignment_principal_lag,
         )),
         Kind::Operation => after(events.last_peering_write, delays.lro_retry_after()),
-        // Aiven's check when the connection leaves APPROVED needs the Aiven app's assignment
-        // to be effective: an ideal client that cannot see it creates the connection then.
+        // Aiven checks `peer/action` only when the connection leaves APPROVED, one PENDING_PEER
+        // delay after its creation (cloud-sim's `drive_one`, like Aiven): the Aiven app's
+        // assignment must be effective then, not at the creation.
         Kind::AivenConnection if record.method == "POST" => {
             after(events.last_aiven_assignment_write, delays.role_propagation)
+                .saturating_sub(millis(delays.aiven_pending_peer_delay))
         }
         _ => 0,
     }
@@ -578,5 +580,74 @@ mod tests {
         assert_eq!(floor.time, Duration::from_millis(1150));
         assert_eq!(floor.chain, 3);
         assert_eq!(floor.waiting, Duration::from_millis(1000));
+    }
+    /// cloud-sim checks the Aiven app's `peer/action` when the connection leaves APPROVED
+    /// (`drive_one`), so the connection may be created up to one PENDING_PEER delay before
+    /// the assignment is effective, and no earlier than the project read and the application.
+    #[test]
+    fn the_connection_waits_for_the_aiven_assignment_less_the_pending_peer_delay() {
+        let log = |assignment: &str| {
+            [
+                record("identity", "POST", "/t/oauth2/v2.0/token", 50),
+                record(
+                    "arm",
+                    "PUT",
+                    &format!(
+                        "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/{assignment}"
+                    ),
+                    100,
+                ),
+                record("aiven", "GET", "/v1/project/p/vpcs/v", 150),
+                record(
+                    "aiven",
+                    "POST",
+                    "/v1/project/p/vpcs/v/peering-connections",
+                    9_000,
+                ),
+                record("aiven", "GET", "/v1/project/p/vpcs/v", 20_000),
+            ]
+        };
+        let mut model = model();
+        model.aiven_assignments = vec!["aiven-guid".to_string()];
+        model.delays.aiven_pending_peer_delay = Duration::from_millis(3000);
+        model.delays.role_propagation = Duration::from_millis(5000);
+        let records = log("AIVEN-GUID");
+        let propagating = floor(
+            &records,
+            0..records.len(),
+            Duration::ZERO,
+            Awaited::PendingPeer,
+            &model,
+        );
+        // Assignment written at 100, effective at 5100; the connection created at 2150 is
+        // checked at 5150; the read that sees PENDING_PEER answers at 5200. The assignment is a
+        // gate, not a link: the chain is the project read, the creation and the read.
+        assert_eq!(propagating.time, Duration::from_millis(5200));
+        assert_eq!(propagating.chain, 3);
+        assert_eq!(propagating.waiting, Duration::from_millis(2050 + 3000));
+
+        // A propagation shorter than the PENDING_PEER delay gates nothing.
+        model.delays.role_propagation = Duration::from_millis(1000);
+        let quick = floor(
+            &records,
+            0..records.len(),
+            Duration::ZERO,
+            Awaited::PendingPeer,
+            &model,
+        );
+        assert_eq!(quick.time, Duration::from_millis(3150));
+        assert_eq!(quick.chain, 3);
+
+        // Another principal's assignment does not gate the connection.
+        model.delays.role_propagation = Duration::from_millis(5000);
+        let other = log("user-guid");
+        let ungated = floor(
+            &other,
+            0..other.len(),
+            Duration::ZERO,
+            Awaited::PendingPeer,
+            &model,
+        );
+        assert_eq!(ungated.time, Duration::from_millis(3150));
     }
 }
