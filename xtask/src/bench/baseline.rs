@@ -62,6 +62,7 @@ pub async fn measure_baseline(config: &SimConfig, clis: &Clis) -> Result<Baselin
         aiven_tenant_id: sim.ready().aiven_tenant_id.clone(),
         // The replay's log is read as a whole; its assignments are not told apart.
         aiven_assignments: Vec::new(),
+        aiven_principal_created_ms: None,
     };
     let records = sim.requests();
     let critical_path = floor(

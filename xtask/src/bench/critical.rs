@@ -13,7 +13,7 @@
 //! Ratios are unchanged by the compression but for process start-up, which does not shrink.
 
 use super::floor::{Awaited, Floor, floor};
-use super::procedure::{aiven_assignments, floor_model};
+use super::procedure::{aiven_assignments, aiven_principal_created_ms, floor_model};
 use anyhow::{Result, bail};
 use api_core::env_vars;
 use cloud_sim::{Delays, SimConfig};
@@ -131,6 +131,7 @@ async fn measure(profile: &Profile, binaries: &Path, one_process: bool) -> Resul
     let to_active = started.elapsed();
     let model = super::floor::FloorModel {
         aiven_assignments: aiven_assignments(&harness),
+        aiven_principal_created_ms: aiven_principal_created_ms(&harness),
         ..model
     };
     let records = harness.sim.requests();

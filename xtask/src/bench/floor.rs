@@ -42,6 +42,11 @@ pub struct FloorModel {
     /// user tenant: Aiven checks `peer/action` when the connection leaves APPROVED, so that
     /// assignment must be effective one PENDING_PEER delay after the connection's creation.
     pub aiven_assignments: Vec<String>,
+    /// When (simulator milliseconds) Aiven's service principal was created in the user
+    /// tenant, if during the run: that creation needs no application of ours (Aiven's app
+    /// lives in Aiven's tenant), unlike the user app's service principal. The log does not
+    /// say which principal a POST made, so the write answered nearest this time is Aiven's.
+    pub aiven_principal_created_ms: Option<u64>,
 }
 
 /// What the last Aiven read of a window waited for.
@@ -296,6 +301,7 @@ pub fn floor(
         .iter()
         .rposition(|record| classify(record) == Some(Kind::AivenProject) && is_answer(record))
         .map(|index| index + window.start);
+    let aiven_principal = aiven_principal_write(records, model);
     // (kind, is_write, finish, chain, waiting) of the answered requests so far.
     let mut done: Vec<(Kind, bool, u64, usize, u64)> = Vec::new();
     let mut best = Floor::default();
@@ -305,8 +311,11 @@ pub fn floor(
             continue;
         };
         if is_answer(record) {
+            let aiven_principal = Some(index) == aiven_principal;
             let needs = if kind == Kind::Token && is_admin_token(record, model) {
                 &[]
+            } else if aiven_principal {
+                &[Kind::Token]
             } else {
                 prerequisites(kind)
             };
@@ -321,7 +330,11 @@ pub fn floor(
                 Some(&(_, _, _, chain, waiting)) => (start, chain, waiting),
                 None => (start, 0, 0),
             };
-            let mut gate = gate(record, kind, &events, model);
+            let mut gate = if aiven_principal {
+                0
+            } else {
+                gate(record, kind, &events, model)
+            };
             if Some(index) == last_aiven_read {
                 gate = gate.max(match awaited {
                     Awaited::Nothing => 0,
@@ -363,6 +376,25 @@ fn is_aiven_assignment(record: &RequestRecord, model: &FloorModel) -> bool {
         .unwrap_or("")
         .to_ascii_lowercase();
     model.aiven_assignments.contains(&name)
+}
+
+/// The index of the logged write that created Aiven's service principal: the answered
+/// service-principal POST nearest its creation time, within a quarter second.
+fn aiven_principal_write(records: &[RequestRecord], model: &FloorModel) -> Option<usize> {
+    let created = model.aiven_principal_created_ms?;
+    records
+        .iter()
+        .enumerate()
+        .filter(|(_, record)| {
+            record.write
+                && record.method == "POST"
+                && is_answer(record)
+                && classify(record) == Some(Kind::ServicePrincipal)
+        })
+        .map(|(index, record)| (record.at_millis.abs_diff(created), index))
+        .filter(|(distance, _)| *distance <= 250)
+        .min()
+        .map(|(_, index)| index)
 }
 
 /// A token of the admin identity (or of no identity): it needs no new password or grant.
@@ -466,6 +498,7 @@ mod tests {
             admin_app_id: "admin".to_string(),
             aiven_tenant_id: "aiven".to_string(),
             aiven_assignments: Vec::new(),
+            aiven_principal_created_ms: None,
         }
     }
 
@@ -649,5 +682,44 @@ mod tests {
             &model,
         );
         assert_eq!(ungated.time, Duration::from_millis(3150));
+    }
+    /// Aiven's service principal is made from Aiven's own app: it waits for no application of
+    /// ours and its replication, while the user app's service principal does.
+    #[test]
+    fn aivens_service_principal_needs_no_application_of_ours() {
+        let mut model = model();
+        model.delays.graph_replication_lag = Duration::from_millis(2000);
+        model.delays.assignment_principal_lag = Duration::from_millis(4000);
+        let log = [
+            record("identity", "POST", "/t/oauth2/v2.0/token", 50),
+            record("graph", "POST", "/v1.0/applications", 100),
+            record("graph", "POST", "/v1.0/servicePrincipals", 2150),
+            record(
+                "arm",
+                "PUT",
+                "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a",
+                6200,
+            ),
+        ];
+        let floor_of = |model: &FloorModel| {
+            floor(
+                &log,
+                0..log.len(),
+                Duration::ZERO,
+                Awaited::Nothing,
+                model,
+            )
+        };
+        // Unknown: the principal is the app's, 2 s after the application, the assignment 4 s
+        // after the principal.
+        assert_eq!(floor_of(&model).time, Duration::from_millis(6200));
+        // Aiven's, made at 2150 in this log: it could have been made right after the token.
+        model.aiven_principal_created_ms = Some(2100);
+        let aivens = floor_of(&model);
+        assert_eq!(aivens.time, Duration::from_millis(4150));
+        assert_eq!(aivens.waiting, Duration::from_millis(4000));
+        // A creation time far from every logged write names none of them.
+        model.aiven_principal_created_ms = Some(9000);
+        assert_eq!(floor_of(&model).time, Duration::from_millis(6200));
     }
 }

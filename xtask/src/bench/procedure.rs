@@ -132,6 +132,7 @@ pub fn floor_model(config: &SimConfig, harness: &Harness) -> FloorModel {
         admin_app_id: harness.ready().admin_client_id.clone(),
         aiven_tenant_id: harness.ready().aiven_tenant_id.clone(),
         aiven_assignments: Vec::new(),
+        aiven_principal_created_ms: None,
     }
 }
 
@@ -155,6 +156,25 @@ pub fn aiven_assignments(harness: &Harness) -> Vec<String> {
     })
 }
 
+/// When (simulator milliseconds) Aiven's service principal in the user tenant was created, if
+/// after the simulator started: the world keeps wall-clock creation times, the log simulator
+/// time since its start.
+pub fn aiven_principal_created_ms(harness: &Harness) -> Option<u64> {
+    let ready = harness.ready().clone();
+    let started = std::time::SystemTime::now().checked_sub(harness.sim.uptime())?;
+    harness.sim.with_world(|world| {
+        world
+            .service_principals
+            .iter()
+            .find(|principal| {
+                principal.app_id == ready.aiven_app_id
+                    && principal.tenant_id == ready.user_tenant_id
+            })
+            .and_then(|principal| principal.created_time.duration_since(started).ok())
+            .map(|since| since.as_millis() as u64)
+    })
+}
+
 /// The four phases in order (first runs), then each again.
 pub async fn measure_procedure(
     config: &SimConfig,
@@ -174,6 +194,7 @@ pub async fn measure_procedure(
     let wall = started.elapsed();
     let model = FloorModel {
         aiven_assignments: aiven_assignments(&harness),
+        aiven_principal_created_ms: aiven_principal_created_ms(&harness),
         ..model
     };
     let records: Vec<RequestRecord> = harness.sim.requests();
