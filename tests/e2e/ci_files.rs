@@ -106,7 +106,14 @@ fn workflows_actions_and_the_gitlab_file_match_their_schemas() {
     run(command);
     // A component is two YAML documents (its `spec:` header, then the jobs): each is checked.
     let documents = tempfile::tempdir().unwrap();
-    let mut gitlab_files = vec![root().join("examples/gitlab/peering.gitlab-ci.yml")];
+    let mut gitlab_files: Vec<PathBuf> = files("examples/gitlab", "yml")
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
+    assert!(
+        gitlab_files.len() >= 2,
+        "the four-job and the one-job examples"
+    );
     for entry in std::fs::read_dir(root().join("templates"))
         .unwrap()
         .flatten()

@@ -211,6 +211,60 @@ async fn the_actions_chained_by_job_outputs_with_a_stored_github_secret() {
     );
 }
 
+/// `examples/github/up.yml` as a user copies it, with its five values set: one job, one step,
+/// the four phases' outputs, groups and step summary.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_one_step_example_reaches_active() {
+    let harness = Harness::start().await;
+    let ready = harness.ready().clone();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/github/up.yml");
+    let example = std::fs::read_to_string(&path).unwrap();
+    let values = [
+        ("subscription-id", ready.subscription_id.as_str()),
+        ("resource-group", ready.resource_group.as_str()),
+        ("vnet-name", ready.vnet_name.as_str()),
+        ("project", ready.aiven_project.as_str()),
+        ("project-vpc-id", ready.project_vpc_id.as_str()),
+    ];
+    let mut set = 0;
+    let workflow: String = example
+        .lines()
+        .map(|line| {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let value = values.iter().find_map(|(key, value)| {
+                line.trim_start()
+                    .strip_prefix(&format!("{key}: "))
+                    .map(|_| format!("{indent}{key}: {value}"))
+            });
+            set += usize::from(value.is_some());
+            value.unwrap_or_else(|| line.to_string()) + "\n"
+        })
+        .collect();
+    assert_eq!(set, values.len(), "the example names each value once");
+    let jobs = run_workflow(&harness, &workflow, &context(&harness)).await;
+    let job = &jobs["peering"];
+    assert!(job.succeeded, "{}", job.log);
+    for phase in peering::Phase::procedure() {
+        assert!(
+            job.log.contains(&format!("::group::{phase}")),
+            "{phase} groups its log:\n{}",
+            job.log
+        );
+    }
+    assert!(job.log.contains("peering is ACTIVE"), "{}", job.log);
+    assert_eq!(
+        job.summary
+            .matches("| resource | name | result | id |")
+            .count(),
+        4,
+        "every phase wrote its step summary:\n{}",
+        job.summary
+    );
+    assert_masked(&jobs, "peering", SecretKind::Password);
+    assert_final_state_named(&harness, Mode::Ephemeral.snapshot());
+    harness.assert_no_secret_leaked();
+}
+
 /// The runner's masking and output rule, on a workflow of plain steps.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_runner_imitation_masks_and_drops_outputs_holding_a_secret() {

@@ -2,8 +2,9 @@
 //! runs end to end with `gitlab-ci-local` (shell executor, the locally built binaries on PATH in
 //! place of the release image) against the simulator: values travel between jobs only through
 //! dotenv reports, and accept-peering signs the app in with the job's id_token (federated mode).
+//! The one-job example (the `up` component) runs the same way.
 
-use crate::procedure::assert_final_state_named;
+use crate::procedure::{Mode, assert_final_state_named};
 use api_core::env_vars;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,36 +43,39 @@ fn git(directory: &Path, arguments: &[&str]) {
     assert!(status.success(), "git {arguments:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_gitlab_example_pipeline_reaches_active() {
-    let Some(runner) = tests::tools::GITLAB_CI_LOCAL.for_test() else {
-        return;
-    };
-    let harness = Harness::start().await;
+/// A GitLab example as a user copies it, run by gitlab-ci-local against the simulator, with
+/// the component it includes (`templates/<component>.yml`) taken from this project at this
+/// commit. Returns the pipeline's printed log and its repository (None: the tool is missing
+/// outside CI). Every job in `jobs` passed.
+async fn run_gitlab_example(
+    harness: &Harness,
+    example: &str,
+    component: &str,
+    jobs: &[&str],
+) -> Option<(String, tempfile::TempDir)> {
+    let runner = tests::tools::GITLAB_CI_LOCAL.for_test()?;
     let ready = harness.ready().clone();
     let repository = tempfile::tempdir().unwrap();
     let directory = repository.path();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    // The example as a user copies it, except that the component comes from this project at
-    // this commit (gitlab-ci-local then reads templates/ locally instead of fetching a release).
-    let example =
-        std::fs::read_to_string(root.join("examples/gitlab/peering.gitlab-ci.yml")).unwrap();
-    let component_line = example
+    // gitlab-ci-local reads templates/ locally instead of fetching a release.
+    let text = std::fs::read_to_string(root.join("examples/gitlab").join(example)).unwrap();
+    let component_line = text
         .lines()
         .find(|line| line.contains("- component: "))
         .expect("the example includes the component");
-    let pipeline = example.replace(
-        component_line,
-        "  - component: $CI_SERVER_FQDN/acme/infra/peering@$CI_COMMIT_SHA",
+    assert!(
+        component_line.contains(&format!("/{component}@v")),
+        "{component_line}"
     );
-    assert!(component_line.contains("/peering@v"), "{component_line}");
+    let pipeline = text.replace(
+        component_line,
+        &format!("  - component: $CI_SERVER_FQDN/acme/infra/{component}@$CI_COMMIT_SHA"),
+    );
+    let template = format!("templates/{component}.yml");
     std::fs::write(directory.join(".gitlab-ci.yml"), pipeline).unwrap();
     std::fs::create_dir_all(directory.join("templates")).unwrap();
-    std::fs::copy(
-        root.join("templates/peering.yml"),
-        directory.join("templates/peering.yml"),
-    )
-    .unwrap();
+    std::fs::copy(root.join(&template), directory.join(&template)).unwrap();
     git(directory, &["init", "--quiet", "--initial-branch", "main"]);
     git(
         directory,
@@ -82,10 +86,7 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             "git@gitlab.example.com:acme/infra.git",
         ],
     );
-    git(
-        directory,
-        &["add", ".gitlab-ci.yml", "templates/peering.yml"],
-    );
+    git(directory, &["add", ".gitlab-ci.yml", &template]);
     git(
         directory,
         &[
@@ -100,15 +101,14 @@ async fn the_gitlab_example_pipeline_reaches_active() {
         ],
     );
 
-    // What GitLab would give the accept-peering job for `id_tokens: PEERING_OIDC_TOKEN`.
+    // What GitLab would give a job for `id_tokens: PEERING_OIDC_TOKEN`.
     let id_token = harness.sim.gitlab_id_token(
         "project_path:acme/infra:ref_type:branch:ref:main",
         "api://AzureADTokenExchange",
     );
-    let issuer = format!("{}/gitlab", ready.control);
     let mut variables: Vec<(String, String)> = tests::client_env(&ready);
     variables.extend([
-        // The five values the example asks its user to set.
+        // The five values the examples ask their user to set.
         ("VNET_SUBSCRIPTION_ID".into(), ready.subscription_id.clone()),
         ("VNET_RESOURCE_GROUP".into(), ready.resource_group.clone()),
         ("VNET_NAME".into(), ready.vnet_name.clone()),
@@ -116,7 +116,10 @@ async fn the_gitlab_example_pipeline_reaches_active() {
         ("VPC_ID".into(), ready.project_vpc_id.clone()),
         (env_vars::PEERING_RETRY_INTERVAL.into(), "100ms".into()),
         (env_vars::PEERING_POLL_INTERVAL.into(), "100ms".into()),
-        (env_vars::PEERING_FEDERATED_ISSUER.into(), issuer.clone()),
+        (
+            env_vars::PEERING_FEDERATED_ISSUER.into(),
+            gitlab_issuer(harness),
+        ),
         (env_vars::PEERING_OIDC_TOKEN.into(), id_token),
     ]);
     let path = format!(
@@ -141,23 +144,24 @@ async fn the_gitlab_example_pipeline_reaches_active() {
     );
     harness.record_printed(printed.clone());
     assert!(output.status.success(), "the pipeline failed:\n{printed}");
-    for job in [
-        "prepare-tenant",
-        "request-peering",
-        "accept-peering",
-        "await-active",
-    ] {
+    for job in jobs {
         assert!(
             printed.contains(&format!("PASS  {job}")),
             "{job} passed:\n{printed}"
         );
     }
-    // The dotenv reports exist and carry what the next jobs read (and nothing secret: the
-    // leak scan reads them).
-    let prepared = dotenv_report(directory, "prepare-tenant", "prepare.env");
-    let requested = dotenv_report(directory, "request-peering", "request.env");
-    harness.record_printed(format!("{prepared:?}\n{requested:?}"));
-    let (app_id, aiven_vnet_id) = harness.sim.with_world(|world| {
+    Some((printed, repository))
+}
+
+/// The issuer of the simulator's GitLab id_tokens.
+fn gitlab_issuer(harness: &Harness) -> String {
+    format!("{}/gitlab", harness.ready().control)
+}
+
+/// The user app the pipeline made and the Aiven side's VNet id.
+fn made_app_and_aiven_vnet(harness: &Harness) -> (String, String) {
+    let ready = harness.ready().clone();
+    harness.sim.with_world(|world| {
         let app = world
             .applications
             .iter()
@@ -174,7 +178,32 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             .map(|vpc| vpc.azure_virtual_network_id.clone())
             .expect("the project VPC");
         (app, aiven_vnet)
-    });
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gitlab_example_pipeline_reaches_active() {
+    let harness = Harness::start().await;
+    let ready = harness.ready().clone();
+    let jobs = [
+        "prepare-tenant",
+        "request-peering",
+        "accept-peering",
+        "await-active",
+    ];
+    let Some((printed, repository)) =
+        run_gitlab_example(&harness, "peering.gitlab-ci.yml", "peering", &jobs).await
+    else {
+        return;
+    };
+    let directory = repository.path();
+    let issuer = gitlab_issuer(&harness);
+    // The dotenv reports exist and carry what the next jobs read (and nothing secret: the
+    // leak scan reads them).
+    let prepared = dotenv_report(directory, "prepare-tenant", "prepare.env");
+    let requested = dotenv_report(directory, "request-peering", "request.env");
+    harness.record_printed(format!("{prepared:?}\n{requested:?}"));
+    let (app_id, aiven_vnet_id) = made_app_and_aiven_vnet(&harness);
     let expected_from_prepare = [
         (env_vars::PEERING_USER_APP_ID, app_id.as_str()),
         (
@@ -237,5 +266,47 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             "project_path:acme/infra:ref_type:branch:ref:main"
         );
     });
+    harness.assert_no_secret_leaked();
+}
+
+/// The one-job example (`up` component): the job reaches ACTIVE with the admin identity's
+/// ephemeral password, and its one dotenv report carries what every phase learned.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gitlab_one_job_example_reaches_active() {
+    let harness = Harness::start().await;
+    let ready = harness.ready().clone();
+    let Some((printed, repository)) =
+        run_gitlab_example(&harness, "up.gitlab-ci.yml", "up", &["peering-up"]).await
+    else {
+        return;
+    };
+    let report = dotenv_report(repository.path(), "peering-up", "peering.env");
+    harness.record_printed(format!("{report:?}"));
+    let (app_id, aiven_vnet_id) = made_app_and_aiven_vnet(&harness);
+    for (key, value) in [
+        (env_vars::PEERING_USER_APP_ID, app_id.as_str()),
+        (
+            env_vars::PEERING_USER_TENANT_ID,
+            ready.user_tenant_id.as_str(),
+        ),
+        (env_vars::PEERING_AIVEN_VNET_ID, aiven_vnet_id.as_str()),
+        (
+            env_vars::PEERING_AIVEN_PROJECT_VPC_ID,
+            ready.project_vpc_id.as_str(),
+        ),
+    ] {
+        assert_eq!(
+            report.get(key).map(String::as_str),
+            Some(value),
+            "peering.env carries {key}: {report:?}"
+        );
+    }
+    assert_eq!(
+        report.get(&env_vars::for_output("peering_state")),
+        Some(&"ACTIVE".to_string()),
+        "{report:?}"
+    );
+    assert!(printed.contains("peering_state=ACTIVE"), "{printed}");
+    assert_final_state_named(&harness, Mode::Ephemeral.snapshot());
     harness.assert_no_secret_leaked();
 }

@@ -180,9 +180,14 @@ pub fn root_action_yaml() -> Result<String> {
         let _ = writeln!(text, "    required: false");
     }
     let _ = writeln!(text, "outputs:");
+    // `up` writes the outputs of the four phases it runs: each output is listed once.
+    let mut listed = std::collections::BTreeSet::new();
     for spec in phases {
         for output in spec.phase.outputs() {
             let name = output.name;
+            if !listed.insert(name) {
+                continue;
+            }
             let _ = writeln!(text, "  {name}:");
             let _ = writeln!(text, "    description: {}", quote(output.description));
             let _ = writeln!(text, "    value: ${{{{ steps.run.outputs.{name} }}}}");

@@ -701,15 +701,8 @@ mod tests {
                 6200,
             ),
         ];
-        let floor_of = |model: &FloorModel| {
-            floor(
-                &log,
-                0..log.len(),
-                Duration::ZERO,
-                Awaited::Nothing,
-                model,
-            )
-        };
+        let floor_of =
+            |model: &FloorModel| floor(&log, 0..log.len(), Duration::ZERO, Awaited::Nothing, model);
         // Unknown: the principal is the app's, 2 s after the application, the assignment 4 s
         // after the principal.
         assert_eq!(floor_of(&model).time, Duration::from_millis(6200));
