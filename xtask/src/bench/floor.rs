@@ -80,6 +80,10 @@ enum Kind {
     RoleAssignment,
     Application,
     ServicePrincipal,
+    /// Aiven's service principal in the user tenant (`FloorModel::aiven_principal_created_ms`).
+    AivenServicePrincipal,
+    /// A role assignment of Aiven's service principal (`FloorModel::aiven_assignments`).
+    AivenRoleAssignment,
     Credential,
     DirectoryLookup,
     AivenProject,
@@ -136,6 +140,14 @@ fn prerequisites(kind: Kind) -> &'static [Kind] {
             Kind::RoleDefinition,
             Kind::DirectoryLookup,
         ],
+        // Made from Aiven's own app: no application of ours before it.
+        Kind::AivenServicePrincipal => &[Kind::Token],
+        Kind::AivenRoleAssignment => &[
+            Kind::Token,
+            Kind::AivenServicePrincipal,
+            Kind::RoleDefinition,
+            Kind::DirectoryLookup,
+        ],
         Kind::Peering => &[Kind::Token, Kind::Operation],
         Kind::Operation => &[Kind::Peering],
         Kind::AivenProject => &[Kind::AivenConnection],
@@ -162,12 +174,17 @@ struct Events {
     last_aiven_assignment_write: Option<u64>,
     last_role_definition_write: Option<u64>,
     last_service_principal_write: Option<u64>,
+    last_aiven_principal_write: Option<u64>,
     last_connection_create: Option<u64>,
     last_peering_write: Option<u64>,
 }
 
 impl Events {
-    fn before(records: &[RequestRecord], model: &FloorModel) -> Events {
+    fn before(
+        records: &[RequestRecord],
+        model: &FloorModel,
+        aiven_principal: Option<usize>,
+    ) -> Events {
         let mut events = Events {
             last_application_write: None,
             last_password_write: None,
@@ -175,30 +192,32 @@ impl Events {
             last_aiven_assignment_write: None,
             last_role_definition_write: None,
             last_service_principal_write: None,
+            last_aiven_principal_write: None,
             last_connection_create: None,
             last_peering_write: None,
         };
-        for record in records {
-            events.note(record, record.at_millis, model);
+        for (index, record) in records.iter().enumerate() {
+            if let Some(kind) = kind_of(records, index, model, aiven_principal) {
+                events.note(record, kind, record.at_millis);
+            }
         }
         events
     }
 
     /// Records an answered write that completed at `at`: the logged time before the window,
     /// the ideal client's time inside it (so a slow client does not move the gates later).
-    fn note(&mut self, record: &RequestRecord, at: u64, model: &FloorModel) {
+    fn note(&mut self, record: &RequestRecord, kind: Kind, at: u64) {
         if !record.write || !is_answer(record) {
             return;
         }
         let at = Some(at);
-        match classify(record) {
+        match Some(kind) {
             Some(Kind::Application) => self.last_application_write = at,
             Some(Kind::Credential) if record.path.ends_with("addPassword") => {
                 self.last_password_write = at
             }
-            Some(Kind::RoleAssignment) if is_aiven_assignment(record, model) => {
-                self.last_aiven_assignment_write = at
-            }
+            Some(Kind::AivenRoleAssignment) => self.last_aiven_assignment_write = at,
+            Some(Kind::AivenServicePrincipal) => self.last_aiven_principal_write = at,
             Some(Kind::RoleAssignment) => self.last_role_assignment_write = at,
             Some(Kind::RoleDefinition) => self.last_role_definition_write = at,
             Some(Kind::ServicePrincipal) => self.last_service_principal_write = at,
@@ -265,6 +284,17 @@ fn gate(record: &RequestRecord, kind: Kind, events: &Events, model: &FloorModel)
         }
         // A new custom role and a new service principal stay unknown to role assignments for
         // a while.
+        Kind::AivenRoleAssignment if record.write => after(
+            events.last_role_definition_write,
+            delays.role_definition_replication,
+        )
+        .max(after(
+            // Not told apart (no creation time): any principal written may be Aiven's.
+            events
+                .last_aiven_principal_write
+                .or(events.last_service_principal_write),
+            delays.assignment_principal_lag,
+        )),
         Kind::RoleAssignment if record.write => after(
             events.last_role_definition_write,
             delays.role_definition_replication,
@@ -296,26 +326,23 @@ pub fn floor(
     model: &FloorModel,
 ) -> Floor {
     let start = millis(start);
-    let mut events = Events::before(&records[..window.start], model);
+    let aiven_principal = aiven_principal_write(records, model);
+    let mut events = Events::before(&records[..window.start], model, aiven_principal);
     let last_aiven_read = records[window.clone()]
         .iter()
         .rposition(|record| classify(record) == Some(Kind::AivenProject) && is_answer(record))
         .map(|index| index + window.start);
-    let aiven_principal = aiven_principal_write(records, model);
     // (kind, is_write, finish, chain, waiting) of the answered requests so far.
     let mut done: Vec<(Kind, bool, u64, usize, u64)> = Vec::new();
     let mut best = Floor::default();
     for index in window {
         let record = &records[index];
-        let Some(kind) = classify(record) else {
+        let Some(kind) = kind_of(records, index, model, aiven_principal) else {
             continue;
         };
         if is_answer(record) {
-            let aiven_principal = Some(index) == aiven_principal;
             let needs = if kind == Kind::Token && is_admin_token(record, model) {
                 &[]
-            } else if aiven_principal {
-                &[Kind::Token]
             } else {
                 prerequisites(kind)
             };
@@ -330,11 +357,7 @@ pub fn floor(
                 Some(&(_, _, _, chain, waiting)) => (start, chain, waiting),
                 None => (start, 0, 0),
             };
-            let mut gate = if aiven_principal {
-                0
-            } else {
-                gate(record, kind, &events, model)
-            };
+            let mut gate = gate(record, kind, &events, model);
             if Some(index) == last_aiven_read {
                 gate = gate.max(match awaited {
                     Awaited::Nothing => 0,
@@ -361,7 +384,7 @@ pub fn floor(
                     waiting: Duration::from_millis(waiting),
                 };
             }
-            events.note(record, finish, model);
+            events.note(record, kind, finish);
         }
     }
     best
@@ -376,6 +399,26 @@ fn is_aiven_assignment(record: &RequestRecord, model: &FloorModel) -> bool {
         .unwrap_or("")
         .to_ascii_lowercase();
     model.aiven_assignments.contains(&name)
+}
+
+/// The kind of `records[index]`, telling Aiven's service principal and its assignments apart
+/// from the user app's (their chains are independent).
+fn kind_of(
+    records: &[RequestRecord],
+    index: usize,
+    model: &FloorModel,
+    aiven_principal: Option<usize>,
+) -> Option<Kind> {
+    let record = &records[index];
+    match classify(record)? {
+        Kind::ServicePrincipal if Some(index) == aiven_principal => {
+            Some(Kind::AivenServicePrincipal)
+        }
+        Kind::RoleAssignment if is_aiven_assignment(record, model) => {
+            Some(Kind::AivenRoleAssignment)
+        }
+        kind => Some(kind),
+    }
 }
 
 /// The index of the logged write that created Aiven's service principal: the answered
@@ -688,6 +731,7 @@ mod tests {
     #[test]
     fn aivens_service_principal_needs_no_application_of_ours() {
         let mut model = model();
+        model.aiven_assignments = vec!["a".to_string()];
         model.delays.graph_replication_lag = Duration::from_millis(2000);
         model.delays.assignment_principal_lag = Duration::from_millis(4000);
         let log = [
@@ -714,5 +758,33 @@ mod tests {
         // A creation time far from every logged write names none of them.
         model.aiven_principal_created_ms = Some(9000);
         assert_eq!(floor_of(&model).time, Duration::from_millis(6200));
+
+        // Both chains: the user app's principal, written later, does not hold up Aiven's
+        // assignment, which waits only for Aiven's principal.
+        let both = [
+            record("identity", "POST", "/t/oauth2/v2.0/token", 50),
+            record("graph", "POST", "/v1.0/servicePrincipals", 100),
+            record("graph", "POST", "/v1.0/applications", 150),
+            record("graph", "POST", "/v1.0/servicePrincipals", 2200),
+            record(
+                "arm",
+                "PUT",
+                "/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a",
+                4150,
+            ),
+        ];
+        model.aiven_principal_created_ms = Some(100);
+        let aiven_assignment = floor(&both, 0..4, Duration::ZERO, Awaited::Nothing, &model);
+        let with_it = floor(
+            &both,
+            0..both.len(),
+            Duration::ZERO,
+            Awaited::Nothing,
+            &model,
+        );
+        // Without the assignment the user's principal ends last (application 100 + 2000 + 50)...
+        assert_eq!(aiven_assignment.time, Duration::from_millis(2150));
+        // ...with it, Aiven's principal (100) + 4000 + 50, not the user's 2150 + 4000 + 50.
+        assert_eq!(with_it.time, Duration::from_millis(4150));
     }
 }

@@ -3,6 +3,15 @@
 //! same outputs, state-file entry and step summary; `up` only carries what one phase learned
 //! to the next in memory (so it works without `--state` too). A re-run after a failure
 //! continues: every phase looks before it writes, so the finished ones write nothing again.
+//!
+//! The phases run one after another, not overlapped across their boundaries: request-peering
+//! could start once Aiven's assignment exists, but Aiven checks it when the connection leaves
+//! APPROVED, one PENDING_PEER delay after its creation, and no API says when an assignment has
+//! propagated. Created earlier, the connection fails (INVALID_SPECIFICATION) and costs a
+//! re-creation and another PENDING_PEER delay. prepare-tenant ends when the user app's chain
+//! does, which waits for directory replication besides the principal lag both chains wait for;
+//! that is the earliest safe moment whenever replication ≥ propagation − PENDING_PEER delay
+//! (the realistic and slow profiles: 2 s ≥ 5 s − 3 s), so an overlap would gain nothing there.
 
 use super::common::{Common, VnetArgs};
 use super::{PhaseCli, accept_peering, await_active, prepare_tenant, request_peering};
