@@ -15,6 +15,8 @@ pub(crate) struct FaultState {
     pub faults: Faults,
     pub generator: rand::rngs::StdRng,
     pub writes_seen: u64,
+    /// Peering write conflicts handed out so far (they alternate in kind).
+    pub peering_conflicts_taken: u64,
 }
 
 pub(crate) fn new_fault_state(faults: Faults) -> FaultState {
@@ -22,6 +24,7 @@ pub(crate) fn new_fault_state(faults: Faults) -> FaultState {
         generator: rand::rngs::StdRng::seed_from_u64(faults.seed),
         faults,
         writes_seen: 0,
+        peering_conflicts_taken: 0,
     }
 }
 
@@ -45,6 +48,7 @@ pub(crate) enum FaultDecision {
     Drop,
     FailWriteBefore,
     FailWriteAfter,
+    FailWriteGatewayTimeout,
 }
 
 /// Draws the fault of one faultable request (and counts it, if it is a write).
@@ -58,6 +62,7 @@ pub(crate) fn decide_fault(shared: &Shared, is_write: bool) -> (Duration, FaultD
             return match state.faults.fail_mode {
                 FailMode::Before => (latency, FaultDecision::FailWriteBefore),
                 FailMode::After => (latency, FaultDecision::FailWriteAfter),
+                FailMode::GatewayTimeout => (latency, FaultDecision::FailWriteGatewayTimeout),
             };
         }
     }
@@ -91,6 +96,31 @@ pub(crate) fn decide_fault(shared: &Shared, is_write: bool) -> (Duration, FaultD
     (latency, FaultDecision::None)
 }
 
+/// Why a peering write finds its VNet busy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PeeringConflict {
+    /// `400 ReferencedResourceNotProvisioned`: the VNet is `Updating` (someone changes a subnet).
+    VnetUpdating,
+    /// `409 AnotherOperationInProgress`: another operation on the VNet is running.
+    AnotherOperation,
+}
+
+/// Takes one of the configured peering write conflicts, if any are left: they alternate,
+/// starting with the VNet being `Updating`.
+pub(crate) fn take_peering_conflict(shared: &Shared) -> Option<PeeringConflict> {
+    let mut state = lock(&shared.faults);
+    if state.faults.peering_write_conflicts == 0 {
+        return None;
+    }
+    state.faults.peering_write_conflicts -= 1;
+    state.peering_conflicts_taken += 1;
+    Some(if state.peering_conflicts_taken % 2 == 1 {
+        PeeringConflict::VnetUpdating
+    } else {
+        PeeringConflict::AnotherOperation
+    })
+}
+
 /// A transient failure in the service's own error shape.
 pub(crate) fn fault_response(
     service: Service,
@@ -108,6 +138,10 @@ pub(crate) fn fault_response(
                 StatusCode::SERVICE_UNAVAILABLE => (
                     "ServiceUnavailable",
                     "The server is currently unable to handle the request. Please retry the request.",
+                ),
+                StatusCode::GATEWAY_TIMEOUT => (
+                    "GatewayTimeout",
+                    "The gateway did not receive a response from the resource provider within the specified time period.",
                 ),
                 _ => (
                     "InternalServerError",
@@ -132,6 +166,10 @@ pub(crate) fn fault_response(
                     "serviceNotAvailable",
                     "The service is temporarily unavailable.",
                 ),
+                StatusCode::GATEWAY_TIMEOUT => (
+                    "UnknownError",
+                    "The gateway timed out waiting for the service.",
+                ),
                 _ => ("generalException", "An unexpected error occurred."),
             };
             crate::graph::graph_error(status, code, message)
@@ -140,6 +178,7 @@ pub(crate) fn fault_response(
             let message = match status {
                 StatusCode::TOO_MANY_REQUESTS => "Too many requests",
                 StatusCode::SERVICE_UNAVAILABLE => "Service temporarily unavailable",
+                StatusCode::GATEWAY_TIMEOUT => "Gateway timeout",
                 _ => "Internal server error",
             };
             crate::aiven::aiven_error(status, "transient_error", message)
@@ -148,6 +187,7 @@ pub(crate) fn fault_response(
             let message = match status {
                 StatusCode::TOO_MANY_REQUESTS => "API rate limit exceeded",
                 StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
+                StatusCode::GATEWAY_TIMEOUT => "Gateway Timeout",
                 _ => "Server Error",
             };
             crate::github::github_error(status, message)

@@ -16,9 +16,10 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::faults::{FaultDecision, decide_fault, fault_response, is_faultable, new_fault_state};
-use crate::http::RequestIdentity;
+use crate::http::{FaultLabel, RequestIdentity};
 use crate::{
-    Ready, RequestRecord, Service, Shared, Sim, SimConfig, SimError, Urls, lock, tls, world,
+    Ready, RequestRecord, Service, Shared, Sim, SimConfig, SimError, TenantPreset, Urls, lock, tls,
+    world,
 };
 
 /// The error that makes hyper close a connection without answering.
@@ -108,7 +109,11 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
         }
     })?;
 
-    let (seeded_world, seed_secrets) = world::seed_world(started);
+    let (seeded_world, seed_secrets) = world::seed_world(started, config.tenant);
+    let github_api_prefix = match config.tenant {
+        TenantPreset::Quiet => "",
+        TenantPreset::Busy => "/api/v3",
+    };
     let fixtures = seeded_world.fixtures.clone();
     let ready = Ready {
         ca_cert,
@@ -116,7 +121,7 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
         resource_manager: urls.resource_manager.clone(),
         graph: urls.graph.clone(),
         aiven: urls.aiven.clone(),
-        github: urls.github.clone(),
+        github: format!("{}{github_api_prefix}", urls.github),
         control: urls.control.clone(),
         user_tenant_id: fixtures.user_tenant_id.clone(),
         admin_client_id: fixtures.admin_app_id.clone(),
@@ -149,6 +154,8 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
         requests: Mutex::new(Vec::new()),
         urls,
         started,
+        page_size: config.page_size.max(1),
+        github_api_prefix,
     });
 
     let (shutdown_sender, shutdown_receiver) = watch::channel(false);
@@ -279,6 +286,7 @@ async fn handle_request(
     };
 
     let mut drop_after_answer = false;
+    let mut gateway_timeout_after_answer = false;
     match decision {
         FaultDecision::None => {}
         FaultDecision::Drop => {
@@ -298,6 +306,7 @@ async fn handle_request(
             ));
         }
         FaultDecision::FailWriteAfter => drop_after_answer = true,
+        FaultDecision::FailWriteGatewayTimeout => gateway_timeout_after_answer = true,
     }
 
     let response = match tower::ServiceExt::oneshot(router, request.map(Body::new)).await {
@@ -309,6 +318,7 @@ async fn handle_request(
         .extensions
         .remove::<RequestIdentity>()
         .map(|identity| identity.0);
+    let handler_fault = parts.extensions.remove::<FaultLabel>().map(|label| label.0);
     if drop_after_answer {
         lock(&shared.requests).push(record(
             parts.status.as_u16(),
@@ -317,6 +327,10 @@ async fn handle_request(
         ));
         return Err(DroppedConnection);
     }
-    lock(&shared.requests).push(record(parts.status.as_u16(), identity, None));
+    if gateway_timeout_after_answer {
+        lock(&shared.requests).push(record(504, identity, Some("fail-write-gateway-timeout")));
+        return Ok(fault_response(service, StatusCode::GATEWAY_TIMEOUT, true));
+    }
+    lock(&shared.requests).push(record(parts.status.as_u16(), identity, handler_fault));
     Ok(Response::from_parts(parts, body))
 }
