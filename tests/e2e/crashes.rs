@@ -35,7 +35,7 @@ async fn writes_per_phase() -> Vec<usize> {
 
 /// The simulator with short delays: these tests run the procedure dozens of times.
 fn quick() -> SimConfig {
-    let mut config = SimConfig::fast();
+    let mut config = SimConfig::fast().busy();
     let delays = &mut config.delays;
     for delay in [
         &mut delays.graph_replication_lag,

@@ -231,7 +231,8 @@ async fn storing_a_secret_with_the_default_github_token_names_the_permission() {
     assert!(run.stderr.contains("secrets: write"), "{}", run.stderr);
     harness.sim.with_world(|world| {
         for app in world.applications.iter().filter(|app| {
-            app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
+            app.tenant_id == ready.user_tenant_id
+                && !harness.baseline.applications.contains(&app.object_id)
         }) {
             assert!(
                 app.password_credentials.is_empty(),

@@ -165,7 +165,8 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             .applications
             .iter()
             .find(|app| {
-                app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
+                app.tenant_id == ready.user_tenant_id
+                    && !harness.baseline.applications.contains(&app.object_id)
             })
             .unwrap();
         assert_eq!(app.federated_identity_credentials.len(), 1);

@@ -2,10 +2,14 @@
 //! outputs and the simulator's state afterwards.
 
 mod bad_input;
+mod busy_tenant;
 mod ci_files;
+mod concurrency;
 mod crashes;
 mod failures;
 mod github_actions;
 mod gitlab;
 mod install_script;
 mod procedure;
+mod retries;
+mod stored_secret;

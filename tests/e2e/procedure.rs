@@ -15,12 +15,14 @@ pub fn assert_final_state(harness: &Harness) {
 /// The same, for runs that kept no state file (CI jobs): the ids come from the simulator.
 pub fn assert_final_state_without_state_file(harness: &Harness) {
     let ready = harness.ready().clone();
+    let baseline = &harness.baseline;
     let (app_id, user_sp_id, aiven_sp_id) = harness.sim.with_world(|world| {
         let app = world
             .applications
             .iter()
             .find(|app| {
-                app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
+                app.tenant_id == ready.user_tenant_id
+                    && !baseline.applications.contains(&app.object_id)
             })
             .expect("an app registration");
         let sp_of = |app_id: &str| {
@@ -42,17 +44,21 @@ pub fn assert_final_state_without_state_file(harness: &Harness) {
 
 fn check_world(harness: &Harness, app_id: &str, user_sp_id: &str, aiven_sp_id: &str) {
     let ready = harness.ready().clone();
+    let baseline = &harness.baseline;
     let (app_id, user_sp_id, aiven_sp_id) = (
         app_id.to_string(),
         user_sp_id.to_string(),
         aiven_sp_id.to_string(),
     );
+    // Other people's objects (the busy tenant's) are left out: only what the procedure made.
     harness.sim.with_world(|world| {
         let tenant = &ready.user_tenant_id;
         let apps: Vec<_> = world
             .applications
             .iter()
-            .filter(|app| &app.tenant_id == tenant && app.app_id != ready.admin_client_id)
+            .filter(|app| {
+                &app.tenant_id == tenant && !baseline.applications.contains(&app.object_id)
+            })
             .collect();
         assert_eq!(apps.len(), 1, "exactly one app registration: {apps:#?}");
         let app = apps[0];
@@ -86,7 +92,10 @@ fn check_world(harness: &Harness, app_id: &str, user_sp_id: &str, aiven_sp_id: &
         let custom: Vec<_> = world
             .role_definitions
             .iter()
-            .filter(|role| role.tenant_id.as_deref() == Some(tenant.as_str()))
+            .filter(|role| {
+                role.tenant_id.as_deref() == Some(tenant.as_str())
+                    && !baseline.role_definitions.contains(&role.name)
+            })
             .collect();
         assert_eq!(custom.len(), 2, "one custom role per purpose: {custom:#?}");
         let aiven_role = custom
@@ -139,8 +148,21 @@ fn check_world(harness: &Harness, app_id: &str, user_sp_id: &str, aiven_sp_id: &
             .iter()
             .find(|vnet| vnet.id().eq_ignore_ascii_case(&ready.vnet_id))
             .unwrap();
-        assert_eq!(user_vnet.peerings.len(), 1, "one peering on the user VNet");
-        let peering = &user_vnet.peerings[0];
+        let new_peerings =
+            |vnet: &cloud_sim::VirtualNetwork| -> Vec<cloud_sim::VirtualNetworkPeering> {
+                vnet.peerings
+                    .iter()
+                    .filter(|peering| {
+                        !baseline
+                            .peerings
+                            .contains(&tests::Baseline::peering_key(&vnet.id(), &peering.name))
+                    })
+                    .cloned()
+                    .collect()
+            };
+        let user_peerings = new_peerings(user_vnet);
+        assert_eq!(user_peerings.len(), 1, "one peering on the user VNet");
+        let peering = &user_peerings[0];
         assert!(peering.allow_virtual_network_access);
         assert_eq!(peering.peering_state, "Connected");
         let aiven_vnet = world
@@ -151,10 +173,11 @@ fn check_world(harness: &Harness, app_id: &str, user_sp_id: &str, aiven_sp_id: &
                     .eq_ignore_ascii_case(&peering.remote_virtual_network_id)
             })
             .expect("the remote is Aiven's VNet");
-        assert_eq!(aiven_vnet.peerings.len(), 1);
-        assert_eq!(aiven_vnet.peerings[0].peering_state, "Connected");
+        let aiven_peerings = new_peerings(aiven_vnet);
+        assert_eq!(aiven_peerings.len(), 1);
+        assert_eq!(aiven_peerings[0].peering_state, "Connected");
         assert!(
-            aiven_vnet.peerings[0]
+            aiven_peerings[0]
                 .remote_virtual_network_id
                 .eq_ignore_ascii_case(&ready.vnet_id)
         );
@@ -164,6 +187,7 @@ fn check_world(harness: &Harness, app_id: &str, user_sp_id: &str, aiven_sp_id: &
             .iter()
             .flat_map(|project| project.vpcs.iter())
             .flat_map(|vpc| vpc.peering_connections.iter())
+            .filter(|connection| !baseline.connections.contains(&connection.id))
             .collect();
         assert_eq!(connections.len(), 1, "one Aiven peering connection");
         assert_eq!(connections[0].state, "ACTIVE");

@@ -3,8 +3,8 @@
 //! environment contract, and keeps every byte they print for leak scans.
 
 use api_core::env_vars;
-use cloud_sim::{Ready, Sim, SimConfig};
-use std::collections::BTreeMap;
+use cloud_sim::{Ready, Sim, SimConfig, World};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -94,10 +94,79 @@ pub fn binary_dir() -> PathBuf {
     directory
 }
 
+/// What the simulator held before any phase ran: other people's objects (the busy tenant's),
+/// which checks of what the procedure made leave out.
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    /// Object ids of applications.
+    pub applications: HashSet<String>,
+    /// Object ids of service principals.
+    pub service_principals: HashSet<String>,
+    /// Guids of role definitions.
+    pub role_definitions: HashSet<String>,
+    /// Guids of role assignments.
+    pub role_assignments: HashSet<String>,
+    /// `<lower-case VNet id>/<peering name>` of VNet peerings.
+    pub peerings: HashSet<String>,
+    /// Ids of Aiven peering connections.
+    pub connections: HashSet<String>,
+}
+
+impl Baseline {
+    fn of(world: &World) -> Baseline {
+        Baseline {
+            applications: world
+                .applications
+                .iter()
+                .map(|app| app.object_id.clone())
+                .collect(),
+            service_principals: world
+                .service_principals
+                .iter()
+                .map(|principal| principal.object_id.clone())
+                .collect(),
+            role_definitions: world
+                .role_definitions
+                .iter()
+                .map(|role| role.name.clone())
+                .collect(),
+            role_assignments: world
+                .role_assignments
+                .iter()
+                .map(|assignment| assignment.name.clone())
+                .collect(),
+            peerings: world
+                .virtual_networks
+                .iter()
+                .flat_map(|network| {
+                    network
+                        .peerings
+                        .iter()
+                        .map(move |peering| Baseline::peering_key(&network.id(), &peering.name))
+                })
+                .collect(),
+            connections: world
+                .aiven_projects
+                .iter()
+                .flat_map(|project| project.vpcs.iter())
+                .flat_map(|vpc| vpc.peering_connections.iter())
+                .map(|connection| connection.id.clone())
+                .collect(),
+        }
+    }
+
+    /// The key of a peering in [`Baseline::peerings`].
+    pub fn peering_key(vnet_id: &str, name: &str) -> String {
+        format!("{}/{name}", vnet_id.to_ascii_lowercase())
+    }
+}
+
 /// A running simulator, a scratch directory and everything the binaries printed.
 pub struct Harness {
     pub sim: Sim,
     pub dir: tempfile::TempDir,
+    /// The simulator's objects before any phase ran.
+    pub baseline: Baseline,
     binaries: PathBuf,
     printed: Mutex<Vec<String>>,
     /// `--poll-interval` of the Aiven waits (tests poll fast; the demo at a human pace).
@@ -227,9 +296,10 @@ impl Phase<'_> {
 }
 
 impl Harness {
-    /// A simulator with the fast test delays.
+    /// A simulator with the fast test delays and the busy tenant: other people's objects
+    /// everywhere, small pages, the GitHub API under a path.
     pub async fn start() -> Harness {
-        Harness::start_with(SimConfig::fast()).await
+        Harness::start_with(SimConfig::fast().busy()).await
     }
 
     pub async fn start_with(config: SimConfig) -> Harness {
@@ -237,8 +307,10 @@ impl Harness {
             .await
             .expect("the build task runs");
         let sim = Sim::start(config).await.expect("the simulator starts");
+        let baseline = sim.with_world(|world| Baseline::of(world));
         Harness {
             sim,
+            baseline,
             dir: tempfile::tempdir().expect("a scratch directory"),
             binaries: binary_dir(),
             printed: Mutex::new(Vec::new()),
@@ -269,57 +341,57 @@ impl Harness {
         }
     }
 
+    /// The procedure for the seeded VNet, with the shared state file.
+    pub fn seeded(&self) -> Pipeline<'_> {
+        let ready = self.ready();
+        self.pipeline(
+            &ready.subscription_id,
+            &ready.resource_group,
+            &ready.vnet_name,
+            self.state_file(),
+        )
+    }
+
+    /// The procedure for another VNet of the tenant, with its own state file (a matrix entry,
+    /// a VNet in another subscription).
+    pub fn pipeline(
+        &self,
+        subscription_id: &str,
+        resource_group: &str,
+        vnet_name: &str,
+        state_file: PathBuf,
+    ) -> Pipeline<'_> {
+        Pipeline {
+            harness: self,
+            vnet: [
+                subscription_id.to_string(),
+                resource_group.to_string(),
+                vnet_name.to_string(),
+            ],
+            state_file,
+        }
+    }
+
     /// `prepare-tenant` for the seeded VNet with the state file.
     pub fn prepare_tenant(&self) -> Phase<'_> {
-        let ready = self.ready();
-        self.phase("prepare-tenant").args([
-            "--subscription-id".to_string(),
-            ready.subscription_id.clone(),
-            "--resource-group".to_string(),
-            ready.resource_group.clone(),
-            "--vnet-name".to_string(),
-            ready.vnet_name.clone(),
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.seeded().prepare_tenant()
     }
 
     pub fn request_peering(&self) -> Phase<'_> {
-        let ready = self.ready();
-        self.phase("request-peering").args([
-            "--project".to_string(),
-            ready.aiven_project.clone(),
-            "--project-vpc-id".to_string(),
-            ready.project_vpc_id.clone(),
-            "--poll-interval".to_string(),
-            self.poll_interval.clone(),
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.seeded().request_peering()
     }
 
     pub fn accept_peering(&self) -> Phase<'_> {
-        self.phase("accept-peering").args([
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.seeded().accept_peering()
     }
 
     pub fn await_active(&self) -> Phase<'_> {
-        self.phase("await-active").args([
-            "--poll-interval".to_string(),
-            self.poll_interval.clone(),
-            "--state".to_string(),
-            self.state_file().display().to_string(),
-        ])
+        self.seeded().await_active()
     }
 
     /// Runs the four phases in order, each required to succeed.
     pub async fn run_procedure(&self) {
-        self.prepare_tenant().run().await.assert_success();
-        self.request_peering().run().await.assert_success();
-        self.accept_peering().run().await.assert_success();
-        self.await_active().run().await.assert_success();
+        self.seeded().run_all().await;
     }
 
     /// Keeps text printed by something else (a CI runner running the binaries) for the leak scan.
@@ -403,4 +475,80 @@ fn files_below(directory: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// The four phases for one VNet and its state file.
+pub struct Pipeline<'a> {
+    harness: &'a Harness,
+    /// Subscription, resource group and name.
+    vnet: [String; 3],
+    pub state_file: PathBuf,
+}
+
+impl<'a> Pipeline<'a> {
+    fn state_argument(&self) -> [String; 2] {
+        ["--state".to_string(), self.state_file.display().to_string()]
+    }
+
+    /// `prepare-tenant` naming the VNet.
+    pub fn prepare_tenant(&self) -> Phase<'a> {
+        let [subscription, group, name] = self.vnet.clone();
+        self.harness
+            .phase("prepare-tenant")
+            .args([
+                "--subscription-id".to_string(),
+                subscription,
+                "--resource-group".to_string(),
+                group,
+                "--vnet-name".to_string(),
+                name,
+            ])
+            .args(self.state_argument())
+    }
+
+    /// `request-peering` to the seeded project VPC.
+    pub fn request_peering(&self) -> Phase<'a> {
+        let ready = self.harness.ready();
+        self.harness
+            .phase("request-peering")
+            .args([
+                "--project".to_string(),
+                ready.aiven_project.clone(),
+                "--project-vpc-id".to_string(),
+                ready.project_vpc_id.clone(),
+                "--poll-interval".to_string(),
+                self.harness.poll_interval.clone(),
+            ])
+            .args(self.state_argument())
+    }
+
+    pub fn accept_peering(&self) -> Phase<'a> {
+        self.harness
+            .phase("accept-peering")
+            .args(self.state_argument())
+    }
+
+    pub fn await_active(&self) -> Phase<'a> {
+        self.harness
+            .phase("await-active")
+            .args([
+                "--poll-interval".to_string(),
+                self.harness.poll_interval.clone(),
+            ])
+            .args(self.state_argument())
+    }
+
+    /// Runs the four phases in order, each required to succeed.
+    pub async fn run_all(&self) {
+        self.prepare_tenant().run().await.assert_success();
+        self.request_peering().run().await.assert_success();
+        self.accept_peering().run().await.assert_success();
+        self.await_active().run().await.assert_success();
+    }
+
+    /// The state file's outputs.
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&self.state_file).unwrap_or_default())
+            .unwrap_or_default()
+    }
 }

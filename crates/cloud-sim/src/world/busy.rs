@@ -554,6 +554,20 @@ fn add_github_environment(world: &mut World) {
 }
 
 impl World {
+    /// Whether an application of any tenant accepts `secret` as a live password now (compared
+    /// by hash, as the simulator keeps passwords).
+    pub fn application_accepts_secret(&self, app_id: &str, secret: &str) -> bool {
+        let digest = sha256(secret);
+        let now = SystemTime::now();
+        self.application_by_app_id(app_id)
+            .is_some_and(|application| {
+                application
+                    .password_credentials
+                    .iter()
+                    .any(|password| password.secret_sha256 == digest && password.end_time > now)
+            })
+    }
+
     /// Adds a VNet (and its resource group when new) to an existing subscription; returns its id.
     /// For tests that need several VNets in one tenant.
     pub fn add_virtual_network(
