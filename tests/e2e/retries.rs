@@ -149,7 +149,7 @@ async fn a_wrong_stored_secret_fails_with_exit_1() {
     run.assert_code(1);
     assert!(run.stderr.contains("AADSTS7000215"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("PEERING_USER_APP_SECRET"),
+        run.stderr.contains(env_vars::PEERING_USER_APP_SECRET),
         "{}",
         run.stderr
     );

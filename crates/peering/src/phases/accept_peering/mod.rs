@@ -4,6 +4,7 @@
 
 mod password;
 mod peering;
+mod sign_in;
 
 pub use password::EPHEMERAL_PASSWORD_PREFIX;
 pub use peering::shutdown_signal;
@@ -14,11 +15,11 @@ use crate::registry::Phase;
 use crate::report::{Change, Report};
 use crate::state::Outputs;
 use api_core::Secret;
-use azure_api::arm::Peering;
 use azure_api::credential::AssertionSource;
-use azure_api::{Arm, Credential, CredentialSource, Graph, VnetRef};
+use azure_api::{Credential, CredentialSource, Graph, VnetRef};
+use sign_in::{AppSecret, Reader, SecretKind};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How the user's app proves itself, as asked for (no secret in it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,11 +108,20 @@ pub async fn accept_peering(
 ) -> Result<Report, PhaseError> {
     let mut report = Report::new(Phase::AcceptPeering);
     let vnet_id = request.vnet.id();
+    let started = Instant::now();
+    let secret_kind = match credential {
+        AppCredential::Minted => Some(SecretKind::Minted),
+        AppCredential::Secret(_) => Some(SecretKind::Stored),
+        AppCredential::Federated(_) => None,
+    };
 
     // Look first, with an identity that needs no new secret.
     let reader = match (admin, app_source(request, &credential, None)) {
-        (Some(admin), _) => Arm::new(admin.clone()),
-        (None, Some(source)) => Arm::new(make_credential(source)?),
+        (Some(admin), _) => Reader::Admin(admin),
+        (None, Some(source)) => Reader::App(
+            source,
+            AppSecret::new(secret_kind, started, request.timeout),
+        ),
         (None, None) => {
             return Err(PhaseError::input(
                 "--credential",
@@ -119,7 +129,7 @@ pub async fn accept_peering(
             ));
         }
     };
-    let existing = find_peering(&reader, &vnet_id, &request.aiven_vnet).await?;
+    let existing = sign_in::first_look(reader, make_credential, request).await?;
     let peering_name = existing
         .as_ref()
         .map(|peering| peering.name.clone())
@@ -170,10 +180,12 @@ pub async fn accept_peering(
 
     // Get a credential for the app.
     let mut minted = None;
+    let mut secret_since = started;
     let source = match (&request.credential, admin) {
         (CredentialMode::Ephemeral { lifetime }, Some(admin)) => {
             let password = password::mint(admin, request, *lifetime).await?;
             let secret = password.secret.clone();
+            secret_since = password.minted_at;
             minted = Some(password);
             app_source(request, &credential, Some(secret))
         }
@@ -184,6 +196,7 @@ pub async fn accept_peering(
     let work = peering::create_peering(
         make_credential,
         source,
+        AppSecret::new(secret_kind, secret_since, request.timeout),
         request,
         &vnet_id,
         &peering_name,
@@ -224,29 +237,6 @@ fn outputs(peering_name: &str, state: &str) -> Outputs {
         user_peering_state: Some(state.to_string()),
         ..Default::default()
     }
-}
-
-async fn find_peering(
-    arm: &Arm,
-    vnet_id: &str,
-    remote: &VnetRef,
-) -> Result<Option<Peering>, PhaseError> {
-    let peerings = arm
-        .peerings(vnet_id)
-        .await
-        .map_err(|error| match error.status() {
-            Some(404) => PhaseError::input(
-                "--user-vnet-name",
-                format!("VNet {vnet_id} not found: {error}"),
-            ),
-            _ => error.into(),
-        })?;
-    Ok(peerings.into_iter().find(|peering| {
-        peering
-            .remote_id()
-            .and_then(|remote_id| VnetRef::parse(remote_id).ok())
-            .is_some_and(|remote_vnet| remote_vnet.same_as(remote))
-    }))
 }
 
 #[cfg(test)]

@@ -3,11 +3,13 @@
 //! their assignments at the VNet's scope.
 
 mod application;
+mod assignments;
 mod credentials;
 mod principals;
 mod roles;
+mod stored_secret;
 
-pub use application::unique_name_for;
+pub use application::{APPLICATION_TAG, CREDENTIAL_PREFIX, unique_name_for};
 pub use credentials::federated_credential_name;
 pub use roles::{PEER_ACTION, USER_PEERING_ACTIONS};
 
@@ -33,9 +35,13 @@ pub enum UserRole {
 pub struct PrepareTenant {
     pub vnet: VnetRef,
     pub app_name: String,
+    /// An existing app registration to use whoever owns it (`--app-id`).
+    pub app_id: Option<String>,
     pub aiven_app_id: String,
     pub aiven_role_name: String,
     pub user_role: UserRole,
+    /// Reuse a same-named custom role that grants more than the tool asks for.
+    pub accept_wider_role: bool,
     /// Federated identity credentials to add to the app (CI OIDC sign-in).
     pub federated: Vec<FederatedSubject>,
     /// Also trust the running CI job's own OIDC identity (resolved before the phase runs).
@@ -58,6 +64,8 @@ pub struct StoredSecret {
     pub target: github_api::SecretTarget,
     pub name: String,
     pub lifetime: std::time::Duration,
+    /// Replace the password when it expires within this window.
+    pub rotate_before: std::time::Duration,
 }
 
 pub async fn prepare_tenant(
@@ -119,7 +127,7 @@ pub async fn prepare_tenant(
         let github = github.ok_or_else(|| {
             PhaseError::failed("--store-secret-in needs a GitHub client; this is a bug")
         })?;
-        credentials::ensure_stored_secret(
+        stored_secret::ensure_stored_secret(
             admin_graph,
             github,
             &application.id,
@@ -154,56 +162,65 @@ pub async fn prepare_tenant(
     report.resource("service principal", "Aiven", &aiven_sp.id, aiven_sp_change);
 
     let subscription_scope = canonical.subscription_scope();
-    let aiven_role = roles::ensure_custom_role(
-        admin_arm,
-        &tenant_id,
-        &subscription_scope,
-        &request.aiven_role_name,
-        "Allows creating a peering to vnets in scope (but not from)",
-        &[PEER_ACTION],
-        &mut report,
-    )
-    .await?;
-    let user_role_id = match &request.user_role {
-        UserRole::NetworkContributor => format!(
+    let aiven_wanted = roles::WantedRole {
+        tenant_id: &tenant_id,
+        subscription_scope: &subscription_scope,
+        role_name: &request.aiven_role_name,
+        description: "Allows creating a peering to vnets in scope (but not from)",
+        actions: &[PEER_ACTION],
+        name_flag: "--aiven-role-name",
+        accept_wider: request.accept_wider_role,
+    };
+    let aiven_role = roles::ensure_custom_role(admin_arm, &aiven_wanted, &mut report).await?;
+    let user_wanted = match &request.user_role {
+        UserRole::NetworkContributor => None,
+        UserRole::LeastPrivilege { role_name } => Some(roles::WantedRole {
+            tenant_id: &tenant_id,
+            subscription_scope: &subscription_scope,
+            role_name,
+            description: "Allows creating and repairing peerings from vnets in scope",
+            actions: USER_PEERING_ACTIONS,
+            name_flag: "--user-role-name",
+            accept_wider: request.accept_wider_role,
+        }),
+    };
+    let user_role = match &user_wanted {
+        None => None,
+        Some(wanted) => Some(roles::ensure_custom_role(admin_arm, wanted, &mut report).await?),
+    };
+    let user_role_id = match &user_role {
+        None => format!(
             "{subscription_scope}/providers/Microsoft.Authorization/roleDefinitions/{}",
             azure_api::NETWORK_CONTRIBUTOR_ROLE_ID
         ),
-        UserRole::LeastPrivilege { role_name } => {
-            roles::ensure_custom_role(
-                admin_arm,
-                &tenant_id,
-                &subscription_scope,
-                role_name,
-                "Allows creating and repairing peerings from vnets in scope",
-                USER_PEERING_ACTIONS,
-                &mut report,
-            )
-            .await?
-            .id
-        }
+        Some(role) => role.id.clone(),
     };
     let assignment =
-        |role_definition_id: &str, principal_id: &str, who: &'static str| roles::Assignment {
+        |role_definition_id: &str, principal_id: &str, who: &'static str| assignments::Assignment {
             scope: vnet.id.clone(),
             role_definition_id: role_definition_id.to_string(),
             principal_id: principal_id.to_string(),
             who,
         };
-    roles::ensure_assignment(
+    assignments::ensure_assignment(
         admin_arm,
         &assignment(&user_role_id, &user_sp.id, "user app"),
         &request.pacing,
         &mut report,
     )
     .await?;
-    roles::ensure_assignment(
+    let aiven_role_assigned_at = assignments::ensure_assignment(
         admin_arm,
         &assignment(&aiven_role.id, &aiven_sp.id, "Aiven app"),
         &request.pacing,
         &mut report,
     )
     .await?;
+    // A run for a VNet in another subscription may have rewritten a role at the same moment.
+    roles::recheck_assignable(admin_arm, &aiven_role, &aiven_wanted).await?;
+    if let (Some(role), Some(wanted)) = (&user_role, &user_wanted) {
+        roles::recheck_assignable(admin_arm, role, wanted).await?;
+    }
 
     report.outputs = Outputs {
         user_tenant_id: Some(tenant_id),
@@ -220,6 +237,7 @@ pub async fn prepare_tenant(
         user_role_id: Some(user_role_id),
         aiven_sp_id: Some(aiven_sp.id.clone()),
         aiven_role_id: Some(aiven_role.id.clone()),
+        aiven_role_assigned_at,
         ..Default::default()
     };
     Ok(report)
