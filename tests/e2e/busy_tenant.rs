@@ -129,7 +129,9 @@ async fn a_custom_role_made_for_another_subscription_is_found_and_extended() {
             .rsplit('/')
             .next()
     );
-    // A second run for each VNet changes nothing.
+    // A second run for each VNet changes nothing, once the directory has replicated what the
+    // first ones made (until then a lookup may miss a fresh service principal).
+    tokio::time::sleep(harness.sim.delays().graph_replication_lag).await;
     let writes = harness.write_count();
     first.prepare_tenant().run().await.assert_success();
     harness.prepare_tenant().run().await.assert_success();

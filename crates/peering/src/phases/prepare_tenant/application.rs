@@ -4,7 +4,7 @@
 //! tenant member may register an app with the name the tool would pick, so a name is never
 //! proof of origin: an app owned by anyone else is not adopted unless named.
 
-use super::{PrepareTenant, until_visible};
+use super::{PrepareTenant, despite_replication, until_visible};
 use crate::error::PhaseError;
 use crate::report::{Change, Report};
 use azure_api::Graph;
@@ -125,7 +125,14 @@ async fn ensure_made_by_admin(
     admin: Option<&str>,
     request: &PrepareTenant,
 ) -> Result<(), PhaseError> {
-    let owners = graph.owners(&application.id).await?;
+    // An app made moments ago (by a crashed run, or another pipeline right now) may not have
+    // replicated yet.
+    let owners = despite_replication(
+        &request.pacing,
+        "reading the app registration's owners",
+        || graph.owners(&application.id),
+    )
+    .await?;
     let admin_alone = !owners.is_empty()
         && admin.is_some_and(|admin| {
             owners

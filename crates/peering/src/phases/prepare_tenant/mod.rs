@@ -202,16 +202,18 @@ pub async fn prepare_tenant(
             principal_id: principal_id.to_string(),
             who,
         };
-    assignments::ensure_assignment(
+    assign(
         admin_arm,
         &assignment(&user_role_id, &user_sp.id, "user app"),
+        user_role.as_ref().zip(user_wanted.as_ref()),
         &request.pacing,
         &mut report,
     )
     .await?;
-    let aiven_role_assigned_at = assignments::ensure_assignment(
+    let aiven_role_assigned_at = assign(
         admin_arm,
         &assignment(&aiven_role.id, &aiven_sp.id, "Aiven app"),
+        Some((&aiven_role, &aiven_wanted)),
         &request.pacing,
         &mut report,
     )
@@ -241,6 +243,37 @@ pub async fn prepare_tenant(
         ..Default::default()
     };
     Ok(report)
+}
+
+/// Makes a role assignment; when the custom role is no longer assignable at the VNet (a run
+/// for a VNet in another subscription wrote the role at the same moment), puts the VNet's
+/// subscription back into its assignable scopes and tries again.
+async fn assign(
+    arm: &Arm,
+    wanted: &assignments::Assignment,
+    role: Option<(&azure_api::arm::RoleDefinition, &roles::WantedRole<'_>)>,
+    pacing: &Pacing,
+    report: &mut Report,
+) -> Result<Option<String>, PhaseError> {
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match assignments::ensure_assignment(arm, wanted, pacing, report).await {
+            Err(PhaseError::Azure(error))
+                if error.is(400, "RoleDefinitionNotAssignableAtScope") && attempt < ATTEMPTS =>
+            {
+                let Some((role, role_wanted)) = role else {
+                    return Err(error.into());
+                };
+                tracing::warn!(
+                    "{error}; putting the subscription back into the role's assignable scopes"
+                );
+                roles::recheck_assignable(arm, role, role_wanted).await?;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// How a Graph call on an object created moments ago went.
