@@ -166,6 +166,7 @@ async fn bad_input_exits_2_before_any_write() {
         "--poll-interval",
     )
     .await;
+    harness.assert_no_secret_leaked();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -185,6 +186,7 @@ async fn a_missing_aiven_token_is_invalid_input() {
         run.stderr
     );
     assert_eq!(harness.writes_since(before), Vec::<String>::new());
+    harness.assert_no_secret_leaked();
 }
 
 // Regression: an 81-character peering name minted a password, then hung on Azure's refusal; a

@@ -1,117 +1,402 @@
-//! Interrupting a phase after each of its writes, then re-running it, converges to the same
-//! final state without duplicates.
+//! A runner's timeout in the middle of any write: the simulator holds the chosen write, the
+//! test kills the phase (SIGKILL: no clean-up runs), the write is then applied or lost, and
+//! re-running the procedure converges to the same end state as a clean run, with no twin and
+//! no leaked secret.
+//!
+//! The writes come from the request log of a clean run of each scenario (by method and
+//! route), so a write added to a phase is crashed without anyone editing this file.
 
-use crate::procedure::assert_final_state;
-use cloud_sim::{FailMode, Faults, SimConfig};
-use std::time::Duration;
-use tests::Harness;
+use crate::procedure::Mode;
+use cloud_sim::{Delays, Faults, HeldWrite, RequestRecord, SimConfig, WriteSelector};
+use std::collections::BTreeMap;
+use tests::{Harness, Phase, WorldSummary};
 
-fn fail_write(number: u64, mode: FailMode) -> Faults {
-    Faults {
-        fail_nth_write: Some(number),
-        fail_mode: mode,
-        ..Faults::default()
-    }
+/// The phase a scenario crashes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Prepare,
+    Request,
+    Accept,
 }
 
-/// Counts the writes a clean run of the procedure's phases makes, per phase.
-async fn writes_per_phase() -> Vec<usize> {
-    let harness = Harness::start_with(quick()).await;
-    let mut counts = Vec::new();
-    let mut before = 0;
-    for phase in ["prepare-tenant", "request-peering", "accept-peering"] {
-        let run = match phase {
-            "prepare-tenant" => harness.prepare_tenant().run().await,
-            "request-peering" => harness.request_peering().run().await,
-            _ => harness.accept_peering().run().await,
-        };
-        run.assert_success();
-        let now = harness.write_count();
-        counts.push(now - before);
-        before = now;
-    }
-    counts
+/// What the world looks like before the crashed phase runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Setup {
+    /// The earlier phases of the procedure, as a first run makes them.
+    Earlier,
+    /// A stored-mode procedure whose GitHub secret was deleted since: prepare-tenant mints
+    /// a new password, stores it, and removes the old one.
+    StoredSecretLost,
+    /// The Aiven connection failed (INVALID_SPECIFICATION): `request-peering --recreate`
+    /// deletes and re-creates it.
+    FailedConnection,
+    /// Aiven re-created its side: the user side is Disconnected, deleted and re-created.
+    Disconnected,
+    /// A finished procedure with a password a killed run left on the app.
+    LeftoverPassword,
 }
 
-/// The simulator with short delays: these tests run the procedure dozens of times.
-fn quick() -> SimConfig {
-    let mut config = SimConfig::fast().busy();
-    let delays = &mut config.delays;
-    for delay in [
-        &mut delays.graph_replication_lag,
-        &mut delays.role_propagation,
-        &mut delays.password_propagation,
-        &mut delays.aiven_pending_peer_delay,
-        &mut delays.aiven_grant_lag,
-        &mut delays.aiven_active_delay,
-        &mut delays.aiven_delete_delay,
-        &mut delays.lro_duration,
-    ] {
-        *delay = Duration::from_millis(60);
-    }
-    config
+#[derive(Clone, Copy, Debug)]
+struct Scenario {
+    name: &'static str,
+    mode: Mode,
+    setup: Setup,
+    step: Step,
 }
 
-const PHASES: [&str; 3] = ["prepare-tenant", "request-peering", "accept-peering"];
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "prepare-tenant",
+        mode: Mode::Ephemeral,
+        setup: Setup::Earlier,
+        step: Step::Prepare,
+    },
+    Scenario {
+        name: "request-peering",
+        mode: Mode::Ephemeral,
+        setup: Setup::Earlier,
+        step: Step::Request,
+    },
+    Scenario {
+        name: "accept-peering with a minted password",
+        mode: Mode::Ephemeral,
+        setup: Setup::Earlier,
+        step: Step::Accept,
+    },
+    Scenario {
+        name: "prepare-tenant with a federated credential",
+        mode: Mode::Federated,
+        setup: Setup::Earlier,
+        step: Step::Prepare,
+    },
+    Scenario {
+        name: "accept-peering federated",
+        mode: Mode::Federated,
+        setup: Setup::Earlier,
+        step: Step::Accept,
+    },
+    Scenario {
+        name: "prepare-tenant storing the password",
+        mode: Mode::Stored,
+        setup: Setup::Earlier,
+        step: Step::Prepare,
+    },
+    Scenario {
+        name: "prepare-tenant replacing a lost stored password",
+        mode: Mode::Stored,
+        setup: Setup::StoredSecretLost,
+        step: Step::Prepare,
+    },
+    Scenario {
+        name: "request-peering --recreate",
+        mode: Mode::Ephemeral,
+        setup: Setup::FailedConnection,
+        step: Step::Request,
+    },
+    Scenario {
+        name: "accept-peering of a Disconnected peering",
+        mode: Mode::Ephemeral,
+        setup: Setup::Disconnected,
+        step: Step::Accept,
+    },
+    Scenario {
+        name: "accept-peering removing a leftover password",
+        mode: Mode::Ephemeral,
+        setup: Setup::LeftoverPassword,
+        step: Step::Accept,
+    },
+];
 
-/// Fails each write of one phase in turn, before and after it is applied, and re-runs.
-async fn crash_every_write_of(index: usize) {
-    let counts = writes_per_phase().await;
-    assert!(
-        counts[0] >= 7,
-        "prepare-tenant writes app, two SPs, two roles, two assignments: {counts:?}"
-    );
-    let phase = PHASES[index];
-    for number in 1..=counts[index] as u64 {
-        for mode in [FailMode::Before, FailMode::After] {
-            let harness = Harness::start_with(quick()).await;
-            for earlier in &PHASES[..index] {
-                run_phase(&harness, earlier).await.assert_success();
+/// No delays: a clean run makes exactly the same writes every time, so the Nth write of a
+/// route in the clean run is the Nth in the crashed run too. The busy tenant, as every run.
+fn steady() -> SimConfig {
+    SimConfig {
+        delays: Delays::zero(),
+        ..SimConfig::default()
+    }
+    .busy()
+}
+
+impl Scenario {
+    /// The crashed phase's command line.
+    fn phase<'a>(&self, harness: &'a Harness) -> Phase<'a> {
+        match (self.step, self.setup) {
+            (Step::Prepare, _) => self.mode.prepare(harness),
+            (Step::Request, Setup::FailedConnection) => harness.request_peering().arg("--recreate"),
+            (Step::Request, _) => harness.request_peering(),
+            (Step::Accept, _) => self.mode.accept(harness),
+        }
+    }
+
+    async fn set_up(&self, harness: &Harness) {
+        match self.setup {
+            Setup::Earlier => {
+                if self.step != Step::Prepare {
+                    self.mode.prepare(harness).run().await.assert_success();
+                }
+                if self.step == Step::Accept {
+                    harness.request_peering().run().await.assert_success();
+                }
             }
-            harness.sim.set_faults(fail_write(number, mode));
-            let interrupted = run_phase(&harness, phase).await;
-            harness.sim.set_faults(Faults::default());
-            assert!(
-                [0, 1, 3].contains(&interrupted.code),
-                "{phase} write {number} {mode:?}: exit {}\n{}",
-                interrupted.code,
-                interrupted.stderr
+            Setup::StoredSecretLost => {
+                self.mode.run_procedure(harness).await;
+                let repository = harness.ready().github_repository.clone();
+                harness.sim.with_world(|world| {
+                    for repository in world
+                        .github
+                        .repositories
+                        .iter_mut()
+                        .filter(|candidate| candidate.full_name == repository)
+                    {
+                        for environment in &mut repository.environments {
+                            environment.secret_box.secrets.clear();
+                        }
+                    }
+                });
+            }
+            Setup::FailedConnection => {
+                self.mode.prepare(harness).run().await.assert_success();
+                harness.request_peering().run().await.assert_success();
+                harness.sim.with_world(|world| {
+                    for connection in world
+                        .aiven_projects
+                        .iter_mut()
+                        .flat_map(|project| &mut project.vpcs)
+                        .flat_map(|vpc| &mut vpc.peering_connections)
+                    {
+                        connection.state = "INVALID_SPECIFICATION".to_string();
+                        connection.state_info = serde_json::json!({
+                            "message": "The peer network range overlaps with the project VPC network",
+                            "type": "invalid-specification",
+                        });
+                    }
+                });
+            }
+            Setup::Disconnected => {
+                self.mode.run_procedure(harness).await;
+                crate::failures::disconnect_the_user_side(harness);
+            }
+            Setup::LeftoverPassword => {
+                self.mode.run_procedure(harness).await;
+                crate::failures::leave_an_ephemeral_password(harness);
+            }
+        }
+    }
+
+    /// Runs what is left of the procedure after the crashed phase (itself included).
+    async fn finish(&self, harness: &Harness) {
+        let mut rest = Vec::new();
+        if self.step == Step::Prepare {
+            rest.push(self.mode.prepare(harness).run().await);
+        }
+        if self.step != Step::Accept {
+            rest.push(self.phase_after_prepare(harness).run().await);
+        }
+        rest.push(self.mode.accept(harness).run().await);
+        rest.push(harness.await_active().run().await);
+        for run in rest {
+            assert_eq!(
+                run.code, 0,
+                "{}: a re-run failed\n--- stdout\n{}\n--- stderr\n{}",
+                self.name, run.stdout, run.stderr
             );
-            for rest in &PHASES[index..] {
-                let run = run_phase(&harness, rest).await;
-                assert_eq!(
-                    run.code, 0,
-                    "re-running {rest} after {phase} write {number} failed {mode:?}:\n{}",
-                    run.stderr
-                );
-            }
-            harness.await_active().run().await.assert_success();
-            assert_final_state(&harness);
-            harness.assert_no_secret_leaked();
+        }
+    }
+
+    fn phase_after_prepare<'a>(&self, harness: &'a Harness) -> Phase<'a> {
+        if self.step == Step::Request {
+            self.phase(harness)
+        } else {
+            harness.request_peering()
         }
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn prepare_tenant_converges_after_any_failed_write() {
-    crash_every_write_of(0).await;
+/// The name of the simulator's Aiven VNet: random per start, and part of the user-side
+/// peering's route.
+fn aiven_vnet_name(harness: &Harness) -> String {
+    let ready = harness.ready().clone();
+    harness.sim.with_world(|world| {
+        world
+            .aiven_projects
+            .iter()
+            .flat_map(|project| &project.vpcs)
+            .find(|vpc| vpc.id == ready.project_vpc_id)
+            .and_then(|vpc| vpc.azure_virtual_network_id.rsplit('/').next())
+            .unwrap_or_default()
+            .to_string()
+    })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn request_peering_converges_after_any_failed_write() {
-    crash_every_write_of(1).await;
-}
+const AIVEN_VNET_NAME: &str = "{aiven-vnet-name}";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn accept_peering_converges_after_any_failed_write() {
-    crash_every_write_of(2).await;
-}
-
-async fn run_phase(harness: &Harness, phase: &str) -> tests::Run {
-    match phase {
-        "prepare-tenant" => harness.prepare_tenant().run().await,
-        "request-peering" => harness.request_peering().run().await,
-        "accept-peering" => harness.accept_peering().run().await,
-        _ => harness.await_active().run().await,
+/// The writes of the crashed phase in a clean run (routes with the Aiven VNet's name as
+/// `{aiven-vnet-name}`), and the end state that run reaches.
+async fn clean_run(scenario: &Scenario) -> (Vec<WriteSelector>, WorldSummary) {
+    let harness = Harness::start_with(steady()).await;
+    scenario.set_up(&harness).await;
+    let before = harness.sim.requests().len();
+    scenario.phase(&harness).run().await.assert_success();
+    let writes: Vec<RequestRecord> = harness.sim.requests()[before..]
+        .iter()
+        .filter(|record| record.write)
+        .cloned()
+        .collect();
+    for write in &writes {
+        assert!(
+            write.status < 400,
+            "{}: a clean run's write failed, so its writes are not the same every time: {write:?}",
+            scenario.name
+        );
     }
+    let mut seen: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    let selectors = writes
+        .iter()
+        .map(|write| {
+            let occurrence = seen
+                .entry((
+                    write.method.clone(),
+                    write.service.clone(),
+                    write.route.clone(),
+                ))
+                .or_default();
+            *occurrence += 1;
+            let mut selector = WriteSelector::like(write, *occurrence);
+            selector.route = selector
+                .route
+                .map(|route| route.replace(&aiven_vnet_name(&harness), AIVEN_VNET_NAME));
+            selector
+        })
+        .collect();
+    scenario.finish(&harness).await;
+    harness.assert_no_secret_leaked();
+    (selectors, harness.summary())
+}
+
+/// Kills the scenario's phase while `write` is held, applies or drops the write, re-runs, and
+/// compares the end state with the clean run's.
+async fn crash_at(scenario: &Scenario, write: &WriteSelector, apply: bool, clean: &WorldSummary) {
+    let fate = if apply { "applied" } else { "lost" };
+    let case = format!("{}: killed at {write}, the write {fate}", scenario.name);
+    let harness = Harness::start_with(steady()).await;
+    scenario.set_up(&harness).await;
+    let mut write = write.clone();
+    write.route = write
+        .route
+        .map(|route| route.replace(AIVEN_VNET_NAME, &aiven_vnet_name(&harness)));
+    harness.sim.set_faults(Faults {
+        hold_write: Some(write.clone()),
+        ..Faults::default()
+    });
+    let mut running = scenario.phase(&harness).spawn();
+    let held = tokio::select! {
+        held = harness.sim.held_write() => Some(held),
+        _ = running.exited() => None,
+    };
+    let Some(held) = held else {
+        let run = running.finish().await;
+        panic!(
+            "{case}: the phase ended (exit {}) without reaching the write: the fault never fired\n{}",
+            run.code, run.stderr
+        );
+    };
+    assert!(
+        !running.has_exited(),
+        "{case}: the phase is waiting for its answer"
+    );
+    let killed = running.kill().await;
+    assert_eq!(
+        killed.code, -1,
+        "{case}: the phase was killed, not finished"
+    );
+    harness
+        .sim
+        .release_held_write(apply)
+        .await
+        .expect("the write is still held");
+    harness.sim.set_faults(Faults::default());
+    let fault = if apply {
+        "hold-applied"
+    } else {
+        "hold-dropped"
+    };
+    let logged = harness.sim.requests().into_iter().any(|record| {
+        record.fault.as_deref() == Some(fault)
+            && record.route == held.route
+            && record.method == held.method
+    });
+    assert!(
+        logged,
+        "{case}: the request log records the held write as {fault}"
+    );
+    scenario.finish(&harness).await;
+    let mut summary = harness.summary();
+    if let Some(gap) = known_gap(scenario, &held, apply) {
+        let passwords = &mut summary.applications[0].passwords;
+        assert_eq!(passwords.len(), 2, "{case}: {gap}");
+        passwords.pop();
+    }
+    assert_eq!(
+        &summary, clean,
+        "{case}: the end state differs from a clean run's"
+    );
+    harness.assert_no_secret_leaked();
+}
+
+/// The crashes the phases cannot yet repair on their own, with why. When the new stored
+/// password reached the GitHub secret but the old one was not removed yet, the re-run finds
+/// the secret and two passwords of that name and cannot tell which one the secret holds
+/// (GitHub never returns a secret's value; its `updated_at` could tell, issue 8 B6), so it
+/// keeps both: the old one, whose value nobody holds any more, stays until then.
+fn known_gap(scenario: &Scenario, held: &HeldWrite, apply: bool) -> Option<&'static str> {
+    let secret_replaced = held.service == "github" && apply;
+    let old_password_kept = held.route.ends_with("/removePassword") && !apply;
+    let between =
+        scenario.setup == Setup::StoredSecretLost && (secret_replaced || old_password_kept);
+    between.then_some(
+        "the old stored password stays beside the new one until stored-secret repair reads the secret's updated_at",
+    )
+}
+
+async fn crash_every_write_of(scenario: &Scenario) {
+    let (writes, clean) = clean_run(scenario).await;
+    assert!(!writes.is_empty(), "{}: the phase writes", scenario.name);
+    for write in &writes {
+        for apply in [false, true] {
+            crash_at(scenario, write, apply, &clean).await;
+        }
+    }
+}
+
+async fn crash_scenarios(step: Step, modes: &[Mode]) {
+    let mut ran = 0;
+    for scenario in SCENARIOS
+        .iter()
+        .filter(|scenario| scenario.step == step && modes.contains(&scenario.mode))
+    {
+        crash_every_write_of(scenario).await;
+        ran += 1;
+    }
+    assert!(ran > 0, "a scenario ran for {step:?} {modes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prepare_tenant_converges_after_a_kill_at_any_write() {
+    crash_scenarios(Step::Prepare, &[Mode::Ephemeral]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prepare_tenant_with_a_federated_or_stored_credential_converges_after_a_kill_at_any_write()
+{
+    crash_scenarios(Step::Prepare, &[Mode::Federated, Mode::Stored]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_peering_converges_after_a_kill_at_any_write() {
+    crash_scenarios(Step::Request, &Mode::ALL).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accept_peering_converges_after_a_kill_at_any_write() {
+    crash_scenarios(Step::Accept, &Mode::ALL).await;
 }

@@ -1,35 +1,36 @@
-//! The GitLab example pipeline runs end to end with `gitlab-ci-local` (shell executor) against
-//! the simulator: values travel between jobs only through dotenv reports, and accept-peering
-//! signs the app in with the job's id_token (federated mode).
+//! The GitLab example pipeline, which includes the `peering` component (`templates/peering.yml`),
+//! runs end to end with `gitlab-ci-local` (shell executor, the locally built binaries on PATH in
+//! place of the release image) against the simulator: values travel between jobs only through
+//! dotenv reports, and accept-peering signs the app in with the job's id_token (federated mode).
 
-use crate::procedure::assert_final_state_without_state_file;
+use crate::procedure::assert_final_state_named;
 use api_core::env_vars;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
 use tests::Harness;
 
-fn gitlab_ci_local() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let tools = std::env::var(env_vars::PEERING_CI_TOOLS)
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target/ci-tools"));
-    let path = tools.join("node_modules/.bin/gitlab-ci-local");
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing: .ci/run installs it",
-        path.display()
-    );
-    eprintln!(
-        "skipping: {} is not installed (run .ci/run)",
-        path.display()
-    );
-    None
+/// A dotenv report a job left: `KEY=value` lines, as GitLab reads them.
+fn dotenv_report(directory: &Path, job: &str, file: &str) -> BTreeMap<String, String> {
+    let candidates = [
+        directory.join(file),
+        directory
+            .join(".gitlab-ci-local/artifacts")
+            .join(job)
+            .join(file),
+    ];
+    let text = candidates
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_else(|| panic!("the {job} job left its dotenv report {file} ({candidates:?})"));
+    text.lines()
+        .map(|line| {
+            let (key, value) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{file}: not KEY=value: {line}"));
+            (key.to_string(), value.to_string())
+        })
+        .collect()
 }
 
 fn git(directory: &Path, arguments: &[&str]) {
@@ -43,16 +44,34 @@ fn git(directory: &Path, arguments: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_gitlab_example_pipeline_reaches_active() {
-    let Some(runner) = gitlab_ci_local() else {
+    let Some(runner) = tests::tools::GITLAB_CI_LOCAL.for_test() else {
         return;
     };
     let harness = Harness::start().await;
     let ready = harness.ready().clone();
     let repository = tempfile::tempdir().unwrap();
     let directory = repository.path();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The example as a user copies it, except that the component comes from this project at
+    // this commit (gitlab-ci-local then reads templates/ locally instead of fetching a release).
     let example =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/gitlab/peering.gitlab-ci.yml");
-    std::fs::copy(example, directory.join(".gitlab-ci.yml")).unwrap();
+        std::fs::read_to_string(root.join("examples/gitlab/peering.gitlab-ci.yml")).unwrap();
+    let component_line = example
+        .lines()
+        .find(|line| line.contains("- component: "))
+        .expect("the example includes the component");
+    let pipeline = example.replace(
+        component_line,
+        "  - component: $CI_SERVER_FQDN/acme/infra/peering@$CI_COMMIT_SHA",
+    );
+    assert!(component_line.contains("/peering@v"), "{component_line}");
+    std::fs::write(directory.join(".gitlab-ci.yml"), pipeline).unwrap();
+    std::fs::create_dir_all(directory.join("templates")).unwrap();
+    std::fs::copy(
+        root.join("templates/peering.yml"),
+        directory.join("templates/peering.yml"),
+    )
+    .unwrap();
     git(directory, &["init", "--quiet", "--initial-branch", "main"]);
     git(
         directory,
@@ -63,7 +82,10 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             "git@gitlab.example.com:acme/infra.git",
         ],
     );
-    git(directory, &["add", ".gitlab-ci.yml"]);
+    git(
+        directory,
+        &["add", ".gitlab-ci.yml", "templates/peering.yml"],
+    );
     git(
         directory,
         &[
@@ -86,26 +108,12 @@ async fn the_gitlab_example_pipeline_reaches_active() {
     let issuer = format!("{}/gitlab", ready.control);
     let mut variables: Vec<(String, String)> = tests::client_env(&ready);
     variables.extend([
-        (
-            env_vars::PEERING_USER_SUBSCRIPTION_ID.into(),
-            ready.subscription_id.clone(),
-        ),
-        (
-            env_vars::PEERING_USER_RESOURCE_GROUP.into(),
-            ready.resource_group.clone(),
-        ),
-        (
-            env_vars::PEERING_USER_VNET_NAME.into(),
-            ready.vnet_name.clone(),
-        ),
-        (
-            env_vars::PEERING_AIVEN_PROJECT.into(),
-            ready.aiven_project.clone(),
-        ),
-        (
-            env_vars::PEERING_AIVEN_PROJECT_VPC_ID.into(),
-            ready.project_vpc_id.clone(),
-        ),
+        // The five values the example asks its user to set.
+        ("VNET_SUBSCRIPTION_ID".into(), ready.subscription_id.clone()),
+        ("VNET_RESOURCE_GROUP".into(), ready.resource_group.clone()),
+        ("VNET_NAME".into(), ready.vnet_name.clone()),
+        ("VPC_PROJECT".into(), ready.aiven_project.clone()),
+        ("VPC_ID".into(), ready.project_vpc_id.clone()),
         (env_vars::PEERING_RETRY_INTERVAL.into(), "100ms".into()),
         (env_vars::PEERING_POLL_INTERVAL.into(), "100ms".into()),
         (env_vars::PEERING_FEDERATED_ISSUER.into(), issuer.clone()),
@@ -118,7 +126,7 @@ async fn the_gitlab_example_pipeline_reaches_active() {
     );
     let mut command = tokio::process::Command::new(&runner);
     command
-        .arg("--shell-executor-no-image")
+        .arg("--force-shell-executor")
         .current_dir(directory)
         .env("PATH", path)
         .env("HOME", directory);
@@ -144,22 +152,76 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             "{job} passed:\n{printed}"
         );
     }
-    // The dotenv reports carried the values, and nothing secret.
-    for report in ["prepare.env", "request.env"] {
-        let text = std::fs::read_to_string(directory.join(report))
-            .or_else(|_| {
-                std::fs::read_to_string(
-                    directory
-                        .join(".gitlab-ci-local/artifacts")
-                        .join(report.trim_end_matches(".env"))
-                        .join(report),
-                )
+    // The dotenv reports exist and carry what the next jobs read (and nothing secret: the
+    // leak scan reads them).
+    let prepared = dotenv_report(directory, "prepare-tenant", "prepare.env");
+    let requested = dotenv_report(directory, "request-peering", "request.env");
+    harness.record_printed(format!("{prepared:?}\n{requested:?}"));
+    let (app_id, aiven_vnet_id) = harness.sim.with_world(|world| {
+        let app = world
+            .applications
+            .iter()
+            .find(|app| {
+                app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
             })
-            .unwrap_or_default();
-        harness.record_printed(text);
+            .map(|app| app.app_id.clone())
+            .expect("the pipeline made an app");
+        let aiven_vnet = world
+            .aiven_projects
+            .iter()
+            .flat_map(|project| &project.vpcs)
+            .find(|vpc| vpc.id == ready.project_vpc_id)
+            .map(|vpc| vpc.azure_virtual_network_id.clone())
+            .expect("the project VPC");
+        (app, aiven_vnet)
+    });
+    let expected_from_prepare = [
+        (env_vars::PEERING_USER_APP_ID, app_id.as_str()),
+        (
+            env_vars::PEERING_USER_TENANT_ID,
+            ready.user_tenant_id.as_str(),
+        ),
+        (
+            env_vars::PEERING_USER_SUBSCRIPTION_ID,
+            ready.subscription_id.as_str(),
+        ),
+        (
+            env_vars::PEERING_USER_RESOURCE_GROUP,
+            ready.resource_group.as_str(),
+        ),
+        (env_vars::PEERING_USER_VNET_NAME, ready.vnet_name.as_str()),
+        (
+            env_vars::PEERING_USER_VNET_LOCATION,
+            ready.vnet_location.as_str(),
+        ),
+    ];
+    for (key, value) in expected_from_prepare {
+        assert_eq!(
+            prepared.get(key).map(String::as_str),
+            Some(value),
+            "prepare.env carries {key}: {prepared:?}"
+        );
+    }
+    let expected_from_request = [
+        (
+            env_vars::PEERING_AIVEN_TENANT_ID,
+            ready.aiven_tenant_id.as_str(),
+        ),
+        (env_vars::PEERING_AIVEN_VNET_ID, aiven_vnet_id.as_str()),
+        (
+            env_vars::PEERING_AIVEN_PROJECT_VPC_ID,
+            ready.project_vpc_id.as_str(),
+        ),
+    ];
+    for (key, value) in expected_from_request {
+        assert_eq!(
+            requested.get(key).map(String::as_str),
+            Some(value),
+            "request.env carries {key}: {requested:?}"
+        );
     }
     assert!(printed.contains("peering_state=ACTIVE"), "{printed}");
-    assert_final_state_without_state_file(&harness);
+    assert_final_state_named(&harness, "final_state_gitlab");
     harness.sim.with_world(|world| {
         let app = world
             .applications

@@ -9,7 +9,6 @@ mod crashes;
 mod failures;
 mod github_actions;
 mod gitlab;
-mod install_script;
 mod procedure;
 mod retries;
 mod stored_secret;

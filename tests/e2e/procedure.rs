@@ -1,202 +1,125 @@
-//! The whole procedure, and re-running each phase.
+//! The whole procedure in each credential mode, re-running each phase, and finding the
+//! project VPC by the VNet's region.
 
-use tests::Harness;
+use api_core::env_vars;
+use cloud_sim::ProjectVpc;
+use tests::{Harness, Phase, WorldSummary};
 
-/// Asserts the simulator holds exactly what the procedure should leave behind.
-pub fn assert_final_state(harness: &Harness) {
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(harness.state_file()).unwrap()).unwrap();
-    let app_id = state["user_app_id"].as_str().unwrap().to_string();
-    let user_sp_id = state["user_sp_id"].as_str().unwrap().to_string();
-    let aiven_sp_id = state["aiven_sp_id"].as_str().unwrap().to_string();
-    check_world(harness, &app_id, &user_sp_id, &aiven_sp_id);
+/// The Actions OIDC subject of accept-peering's job, as in the example workflow.
+pub const GITHUB_SUBJECT: &str = "repo:acme/infra:environment:peering";
+
+/// How accept-peering's app signs in, with what prepare-tenant sets up for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A password minted for minutes by accept-peering.
+    Ephemeral,
+    /// A federated credential for the Actions job's OIDC subject.
+    Federated,
+    /// A long-lived password kept in a GitHub environment secret.
+    Stored,
 }
 
-/// The same, for runs that kept no state file (CI jobs): the ids come from the simulator.
-pub fn assert_final_state_without_state_file(harness: &Harness) {
-    let ready = harness.ready().clone();
-    let baseline = &harness.baseline;
-    let (app_id, user_sp_id, aiven_sp_id) = harness.sim.with_world(|world| {
-        let app = world
-            .applications
-            .iter()
-            .find(|app| {
-                app.tenant_id == ready.user_tenant_id
-                    && !baseline.applications.contains(&app.object_id)
-            })
-            .expect("an app registration");
-        let sp_of = |app_id: &str| {
-            world
-                .service_principals
-                .iter()
-                .find(|sp| sp.tenant_id == ready.user_tenant_id && sp.app_id == app_id)
-                .map(|sp| sp.object_id.clone())
-                .expect("a service principal")
-        };
-        (
-            app.app_id.clone(),
-            sp_of(&app.app_id),
-            sp_of(&ready.aiven_app_id),
-        )
-    });
-    check_world(harness, &app_id, &user_sp_id, &aiven_sp_id);
-}
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Ephemeral, Mode::Federated, Mode::Stored];
 
-fn check_world(harness: &Harness, app_id: &str, user_sp_id: &str, aiven_sp_id: &str) {
-    let ready = harness.ready().clone();
-    let baseline = &harness.baseline;
-    let (app_id, user_sp_id, aiven_sp_id) = (
-        app_id.to_string(),
-        user_sp_id.to_string(),
-        aiven_sp_id.to_string(),
-    );
-    // Other people's objects (the busy tenant's) are left out: only what the procedure made.
-    harness.sim.with_world(|world| {
-        let tenant = &ready.user_tenant_id;
-        let apps: Vec<_> = world
-            .applications
-            .iter()
-            .filter(|app| {
-                &app.tenant_id == tenant && !baseline.applications.contains(&app.object_id)
-            })
-            .collect();
-        assert_eq!(apps.len(), 1, "exactly one app registration: {apps:#?}");
-        let app = apps[0];
-        assert_eq!(app.app_id, app_id);
-        assert_eq!(app.sign_in_audience, "AzureADMultipleOrgs");
-        assert!(
-            app.password_credentials.is_empty(),
-            "no password left on the app: {:?}",
-            app.password_credentials
-        );
-
-        let principals: Vec<_> = world
-            .service_principals
-            .iter()
-            .filter(|sp| &sp.tenant_id == tenant)
-            .collect();
-        assert_eq!(
-            principals.iter().filter(|sp| sp.app_id == app_id).count(),
-            1,
-            "one SP for the app"
-        );
-        assert_eq!(
-            principals
-                .iter()
-                .filter(|sp| sp.app_id == ready.aiven_app_id)
-                .count(),
-            1,
-            "one SP for Aiven's app"
-        );
-
-        let custom: Vec<_> = world
-            .role_definitions
-            .iter()
-            .filter(|role| {
-                role.tenant_id.as_deref() == Some(tenant.as_str())
-                    && !baseline.role_definitions.contains(&role.name)
-            })
-            .collect();
-        assert_eq!(custom.len(), 2, "one custom role per purpose: {custom:#?}");
-        let aiven_role = custom
-            .iter()
-            .find(|role| {
-                role.permissions
-                    .iter()
-                    .flat_map(|p| p.actions.iter())
-                    .any(|a| a == "Microsoft.Network/virtualNetworks/peer/action")
-            })
-            .expect("the Aiven role");
-        let actions: Vec<&String> = aiven_role
-            .permissions
-            .iter()
-            .flat_map(|p| p.actions.iter())
-            .collect();
-        assert_eq!(
-            actions,
-            ["Microsoft.Network/virtualNetworks/peer/action"],
-            "only peer/action"
-        );
-        assert!(aiven_role.assignable_scopes.iter().any(|scope| {
-            scope.eq_ignore_ascii_case(&format!("/subscriptions/{}", ready.subscription_id))
-        }));
-
-        for principal in [&user_sp_id, &aiven_sp_id] {
-            let assignments: Vec<_> = world
-                .role_assignments
-                .iter()
-                .filter(|a| &a.principal_id == principal)
-                .collect();
-            assert_eq!(
-                assignments.len(),
-                1,
-                "one assignment for {principal}: {assignments:#?}"
-            );
-            assert!(
-                assignments[0].scope.eq_ignore_ascii_case(&ready.vnet_id),
-                "at VNet scope, nothing wider: {}",
-                assignments[0].scope
-            );
-            assert_eq!(
-                assignments[0].principal_type.as_deref(),
-                Some("ServicePrincipal")
-            );
+    /// The name of the end state's snapshot.
+    pub fn snapshot(self) -> &'static str {
+        match self {
+            Mode::Ephemeral => "final_state",
+            Mode::Federated => "final_state_federated",
+            Mode::Stored => "final_state_stored",
         }
+    }
 
-        let user_vnet = world
-            .virtual_networks
-            .iter()
-            .find(|vnet| vnet.id().eq_ignore_ascii_case(&ready.vnet_id))
-            .unwrap();
-        let new_peerings =
-            |vnet: &cloud_sim::VirtualNetwork| -> Vec<cloud_sim::VirtualNetworkPeering> {
-                vnet.peerings
-                    .iter()
-                    .filter(|peering| {
-                        !baseline
-                            .peerings
-                            .contains(&tests::Baseline::peering_key(&vnet.id(), &peering.name))
-                    })
-                    .cloned()
-                    .collect()
-            };
-        let user_peerings = new_peerings(user_vnet);
-        assert_eq!(user_peerings.len(), 1, "one peering on the user VNet");
-        let peering = &user_peerings[0];
-        assert!(peering.allow_virtual_network_access);
-        assert_eq!(peering.peering_state, "Connected");
-        let aiven_vnet = world
-            .virtual_networks
-            .iter()
-            .find(|vnet| {
-                vnet.id()
-                    .eq_ignore_ascii_case(&peering.remote_virtual_network_id)
-            })
-            .expect("the remote is Aiven's VNet");
-        let aiven_peerings = new_peerings(aiven_vnet);
-        assert_eq!(aiven_peerings.len(), 1);
-        assert_eq!(aiven_peerings[0].peering_state, "Connected");
-        assert!(
-            aiven_peerings[0]
-                .remote_virtual_network_id
-                .eq_ignore_ascii_case(&ready.vnet_id)
-        );
+    /// prepare-tenant with what this mode needs.
+    pub fn prepare(self, harness: &Harness) -> Phase<'_> {
+        let ready = harness.ready();
+        let phase = harness.prepare_tenant();
+        match self {
+            Mode::Ephemeral => phase,
+            Mode::Federated => phase.args(["--federated-subject", GITHUB_SUBJECT]),
+            Mode::Stored => phase
+                .args([
+                    "--store-secret-in".to_string(),
+                    format!("{}:production", ready.github_repository),
+                ])
+                .env(env_vars::GITHUB_TOKEN, ready.github_token.clone()),
+        }
+    }
 
-        let connections: Vec<_> = world
-            .aiven_projects
-            .iter()
-            .flat_map(|project| project.vpcs.iter())
-            .flat_map(|vpc| vpc.peering_connections.iter())
-            .filter(|connection| !baseline.connections.contains(&connection.id))
-            .collect();
-        assert_eq!(connections.len(), 1, "one Aiven peering connection");
-        assert_eq!(connections[0].state, "ACTIVE");
-        assert_eq!(
-            connections[0].peer_resource_group,
-            ready.resource_group.to_lowercase()
-        );
-        assert_eq!(connections[0].peer_vpc, ready.vnet_name.to_lowercase());
-    });
+    /// accept-peering signing the app in this mode's way (and without the admin identity,
+    /// where the mode does not need it).
+    pub fn accept(self, harness: &Harness) -> Phase<'_> {
+        let ready = harness.ready();
+        let phase = harness.accept_peering();
+        match self {
+            Mode::Ephemeral => phase,
+            Mode::Federated => {
+                harness
+                    .sim
+                    .with_world(|world| world.set_github_oidc_subject(GITHUB_SUBJECT));
+                without_admin(phase)
+                    .args(["--credential", "federated"])
+                    .env(
+                        env_vars::ACTIONS_ID_TOKEN_REQUEST_URL,
+                        ready.github_oidc_request_url.clone(),
+                    )
+                    .env(
+                        env_vars::ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+                        ready.github_oidc_request_token.clone(),
+                    )
+            }
+            Mode::Stored => {
+                let secret = harness
+                    .sim
+                    .github_secret(
+                        &ready.github_repository,
+                        Some("production"),
+                        env_vars::AIVEN_PEERING_APP_SECRET,
+                    )
+                    .expect("prepare-tenant stored the app password");
+                without_admin(phase)
+                    .args(["--credential", "stored"])
+                    .env(env_vars::PEERING_USER_APP_SECRET, secret)
+            }
+        }
+    }
+
+    /// The four phases in this mode, each required to succeed.
+    pub async fn run_procedure(self, harness: &Harness) -> Vec<tests::Run> {
+        let mut runs = vec![self.prepare(harness).run().await];
+        runs[0].assert_success();
+        runs.push(harness.request_peering().run().await);
+        runs[1].assert_success();
+        runs.push(self.accept(harness).run().await);
+        runs[2].assert_success();
+        runs.push(harness.await_active().run().await);
+        runs[3].assert_success();
+        runs
+    }
+}
+
+/// The phase without the admin identity in its environment.
+fn without_admin(phase: Phase<'_>) -> Phase<'_> {
+    phase
+        .env_remove(env_vars::AZURE_TENANT_ID)
+        .env_remove(env_vars::AZURE_CLIENT_ID)
+        .env_remove(env_vars::AZURE_CLIENT_SECRET)
+}
+
+/// The simulated world holds exactly what the default procedure leaves behind: one app
+/// without passwords, its service principal and Aiven's, the two least-privilege roles
+/// assigned at the VNet, both sides of the peering Connected, one ACTIVE connection.
+#[track_caller]
+pub fn assert_final_state(harness: &Harness) {
+    assert_final_state_named(harness, Mode::Ephemeral.snapshot());
+}
+
+/// The world matches the named end-state snapshot (`tests/e2e/snapshots`).
+#[track_caller]
+pub fn assert_final_state_named(harness: &Harness, snapshot: &str) {
+    let summary: WorldSummary = harness.summary();
+    insta::assert_yaml_snapshot!(snapshot, summary);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -236,42 +159,44 @@ async fn the_four_phases_reach_an_active_peering() {
     harness.assert_no_secret_leaked();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_phase_run_again_writes_nothing_and_gives_the_same_outputs() {
+/// Runs the procedure in `mode` twice: the second run writes nothing and says the same.
+async fn run_again_writes_nothing(mode: Mode) {
     let harness = Harness::start().await;
-    let mut first = Vec::new();
-    first.push(harness.prepare_tenant().run().await);
-    first.push(harness.request_peering().run().await);
-    first.push(harness.accept_peering().run().await);
-    first.push(harness.await_active().run().await);
-    for run in &first {
-        run.assert_success();
-    }
+    let first = mode.run_procedure(&harness).await;
     let writes = harness.write_count();
-    let again = [
-        harness.prepare_tenant().run().await,
-        harness.request_peering().run().await,
-        harness.accept_peering().run().await,
-        harness.await_active().run().await,
-    ];
-    for (index, run) in again.iter().enumerate() {
-        run.assert_success();
+    let again = mode.run_procedure(&harness).await;
+    for (index, (first, again)) in first.iter().zip(&again).enumerate() {
         if index != 1 {
             // request-peering ends at PENDING_PEER the first time and sees ACTIVE now.
             assert_eq!(
-                run.outputs(),
-                first[index].outputs(),
-                "phase {index} gives the same outputs"
+                again.outputs(),
+                first.outputs(),
+                "{mode:?}: phase {index} gives the same outputs"
             );
         }
     }
     assert_eq!(
         harness.writes_since(writes),
         Vec::<String>::new(),
-        "the second runs made no write request"
+        "{mode:?}: the second runs made no write request"
     );
-    assert_final_state(&harness);
+    assert_final_state_named(&harness, mode.snapshot());
     harness.assert_no_secret_leaked();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_phase_run_again_writes_nothing_and_gives_the_same_outputs() {
+    run_again_writes_nothing(Mode::Ephemeral).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_again_with_a_federated_credential_writes_nothing() {
+    run_again_writes_nothing(Mode::Federated).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_again_with_a_stored_secret_writes_nothing() {
+    run_again_writes_nothing(Mode::Stored).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -283,24 +208,90 @@ async fn the_seeds_network_contributor_role_is_available() {
         .run()
         .await
         .assert_success();
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(harness.state_file()).unwrap()).unwrap();
-    assert!(
-        state["user_role_id"]
-            .as_str()
-            .unwrap()
-            .ends_with("4d97b98b-1d4f-4787-a291-c67834d212e7")
-    );
     harness.request_peering().run().await.assert_success();
     harness.accept_peering().run().await.assert_success();
     harness.await_active().run().await.assert_success();
+    // The world, not the binary's own output: the app's service principal holds the built-in
+    // role at the VNet and no custom role was made for it.
+    let ready = harness.ready().clone();
+    harness.sim.with_world(|world| {
+        let user_assignments: Vec<_> = world
+            .role_assignments
+            .iter()
+            .filter(|assignment| {
+                world
+                    .service_principals
+                    .iter()
+                    .find(|sp| sp.object_id == assignment.principal_id)
+                    .is_some_and(|sp| {
+                        sp.tenant_id == ready.user_tenant_id
+                            && sp.app_id != ready.admin_client_id
+                            && sp.app_id != ready.aiven_app_id
+                    })
+            })
+            .collect();
+        assert_eq!(user_assignments.len(), 1, "{user_assignments:#?}");
+        assert_eq!(
+            user_assignments[0].role_definition_guid(),
+            cloud_sim::NETWORK_CONTRIBUTOR_ROLE_ID
+        );
+        assert!(
+            user_assignments[0]
+                .scope
+                .eq_ignore_ascii_case(&ready.vnet_id)
+        );
+    });
+    assert_final_state_named(&harness, "final_state_network_contributor");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_project_vpc_is_found_by_the_vnets_region() {
-    let harness = Harness::start().await;
-    harness.prepare_tenant().run().await.assert_success();
-    let run = harness
+/// A project VPC in another cloud or region.
+fn project_vpc(cloud: &str, cidr: &str) -> ProjectVpc {
+    let now = std::time::SystemTime::now();
+    ProjectVpc {
+        id: uuid_like(cloud),
+        cloud_name: cloud.to_string(),
+        network_cidr: cidr.to_string(),
+        state: "ACTIVE".to_string(),
+        create_time: now,
+        update_time: now,
+        azure_virtual_network_id: String::new(),
+        peering_connections: Vec::new(),
+    }
+}
+
+/// A stable GUID-shaped id for a seeded VPC, different per cloud name.
+fn uuid_like(seed: &str) -> String {
+    let mut digits: u128 = 0x5eed;
+    for byte in seed.bytes() {
+        digits = digits.wrapping_mul(131).wrapping_add(u128::from(byte));
+    }
+    let hex = format!("{digits:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Adds VPCs to the seeded project.
+fn add_project_vpcs(harness: &Harness, vpcs: Vec<ProjectVpc>) {
+    let project = harness.ready().aiven_project.clone();
+    harness.sim.with_world(|world| {
+        let project = world
+            .aiven_projects
+            .iter_mut()
+            .find(|candidate| candidate.name == project)
+            .expect("the seeded project");
+        project.vpcs.extend(vpcs);
+    });
+}
+
+/// request-peering without `--project-vpc-id`.
+fn request_peering_by_region(harness: &Harness) -> Phase<'_> {
+    harness
         .phase("request-peering")
         .args([
             "--project",
@@ -312,8 +303,22 @@ async fn the_project_vpc_is_found_by_the_vnets_region() {
             "--state".to_string(),
             harness.state_file().display().to_string(),
         ])
-        .run()
-        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_project_vpc_is_found_by_the_vnets_region() {
+    let harness = Harness::start().await;
+    // Other clouds and other Azure regions hold VPCs too; only one is in the VNet's region.
+    add_project_vpcs(
+        &harness,
+        vec![
+            project_vpc("azure-northeurope", "10.50.0.0/24"),
+            project_vpc("aws-eu-west-1", "10.51.0.0/24"),
+            project_vpc("google-europe-west1", "10.52.0.0/24"),
+        ],
+    );
+    harness.prepare_tenant().run().await.assert_success();
+    let run = request_peering_by_region(&harness).run().await;
     run.assert_success();
     assert_eq!(
         run.output("aiven_project_vpc_id"),
@@ -323,4 +328,40 @@ async fn the_project_vpc_is_found_by_the_vnets_region() {
         run.output("aiven_cloud"),
         format!("azure-{}", harness.ready().vnet_location)
     );
+    harness.assert_no_secret_leaked();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_or_several_project_vpcs_in_the_vnets_region_are_bad_input() {
+    let harness = Harness::start().await;
+    add_project_vpcs(
+        &harness,
+        vec![project_vpc("azure-northeurope", "10.50.0.0/24")],
+    );
+    harness.prepare_tenant().run().await.assert_success();
+
+    // None in the region: the VNet is elsewhere now.
+    let location = harness.ready().vnet_location.clone();
+    let state_text = std::fs::read_to_string(harness.state_file()).unwrap();
+    let elsewhere = state_text.replace(&format!("\"{location}\""), "\"swedencentral\"");
+    assert_ne!(elsewhere, state_text, "the state file records the location");
+    std::fs::write(harness.state_file(), &elsewhere).unwrap();
+    let before = harness.write_count();
+    let run = request_peering_by_region(&harness).run().await;
+    run.assert_code(2);
+    assert!(run.stderr.contains("azure-swedencentral"), "{}", run.stderr);
+    assert!(run.stderr.contains("--project-vpc-id"), "{}", run.stderr);
+    std::fs::write(harness.state_file(), &state_text).unwrap();
+
+    // Two in the region: the phase names both and asks which.
+    let second = project_vpc(&format!("azure-{location}"), "10.53.0.0/24");
+    let second_id = second.id.clone();
+    add_project_vpcs(&harness, vec![second]);
+    let run = request_peering_by_region(&harness).run().await;
+    run.assert_code(2);
+    for id in [&harness.ready().project_vpc_id, &second_id] {
+        assert!(run.stderr.contains(id.as_str()), "{}", run.stderr);
+    }
+    assert_eq!(harness.writes_since(before), Vec::<String>::new());
+    harness.assert_no_secret_leaked();
 }

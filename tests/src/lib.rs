@@ -2,11 +2,16 @@
 //! in-process, runs the real step binaries against it as child processes with the client
 //! environment contract, and keeps every byte they print for leak scans.
 
+pub mod github_runner;
+pub mod summary;
+pub mod tools;
+
 use api_core::env_vars;
-use cloud_sim::{Ready, Sim, SimConfig, World};
-use std::collections::{BTreeMap, HashSet};
+use cloud_sim::{Ready, RequestRecord, SecretKind, Sim, SimConfig};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+pub use summary::{Baseline, WorldSummary};
 
 /// Parses a `$GITHUB_OUTPUT` file: `name=value` lines and `name<<DELIMITER` blocks.
 pub fn parse_github_output(text: &str) -> BTreeMap<String, String> {
@@ -72,9 +77,31 @@ fn ensure_binaries_built() {
                 "--bins",
                 "--manifest-path",
             ])
-            .arg(&manifest);
+            .arg(&manifest)
+            // ring's build script reruns when cargo's own CARGO_MANIFEST_DIR changes; inherited
+            // from this test it would differ from a shell's, and rebuild ring and all above it.
+            .env_remove("CARGO_MANIFEST_DIR");
         if !cfg!(debug_assertions) {
             command.arg("--release");
+        }
+        // Cargo gives a test process its package's variables; passed on, they would differ
+        // from a shell's (ring's build script reruns when CARGO_MANIFEST_DIR changes) and make
+        // this build and the next `cargo test` rebuild half the dependency tree each time.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let per_package = [
+                "CARGO_MANIFEST_",
+                "CARGO_PKG_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ];
+            if per_package.iter().any(|prefix| name.starts_with(prefix)) {
+                command.env_remove(name.as_ref());
+            }
         }
         let status = command.status().expect("cargo runs");
         assert!(status.success(), "building the step binaries failed");
@@ -94,81 +121,14 @@ pub fn binary_dir() -> PathBuf {
     directory
 }
 
-/// What the simulator held before any phase ran: other people's objects (the busy tenant's),
-/// which checks of what the procedure made leave out.
-#[derive(Debug, Clone, Default)]
-pub struct Baseline {
-    /// Object ids of applications.
-    pub applications: HashSet<String>,
-    /// Object ids of service principals.
-    pub service_principals: HashSet<String>,
-    /// Guids of role definitions.
-    pub role_definitions: HashSet<String>,
-    /// Guids of role assignments.
-    pub role_assignments: HashSet<String>,
-    /// `<lower-case VNet id>/<peering name>` of VNet peerings.
-    pub peerings: HashSet<String>,
-    /// Ids of Aiven peering connections.
-    pub connections: HashSet<String>,
-}
-
-impl Baseline {
-    fn of(world: &World) -> Baseline {
-        Baseline {
-            applications: world
-                .applications
-                .iter()
-                .map(|app| app.object_id.clone())
-                .collect(),
-            service_principals: world
-                .service_principals
-                .iter()
-                .map(|principal| principal.object_id.clone())
-                .collect(),
-            role_definitions: world
-                .role_definitions
-                .iter()
-                .map(|role| role.name.clone())
-                .collect(),
-            role_assignments: world
-                .role_assignments
-                .iter()
-                .map(|assignment| assignment.name.clone())
-                .collect(),
-            peerings: world
-                .virtual_networks
-                .iter()
-                .flat_map(|network| {
-                    network
-                        .peerings
-                        .iter()
-                        .map(move |peering| Baseline::peering_key(&network.id(), &peering.name))
-                })
-                .collect(),
-            connections: world
-                .aiven_projects
-                .iter()
-                .flat_map(|project| project.vpcs.iter())
-                .flat_map(|vpc| vpc.peering_connections.iter())
-                .map(|connection| connection.id.clone())
-                .collect(),
-        }
-    }
-
-    /// The key of a peering in [`Baseline::peerings`].
-    pub fn peering_key(vnet_id: &str, name: &str) -> String {
-        format!("{}/{name}", vnet_id.to_ascii_lowercase())
-    }
-}
-
 /// A running simulator, a scratch directory and everything the binaries printed.
 pub struct Harness {
     pub sim: Sim,
     pub dir: tempfile::TempDir,
-    /// The simulator's objects before any phase ran.
-    pub baseline: Baseline,
     binaries: PathBuf,
     printed: Mutex<Vec<String>>,
+    /// What the simulator held before the test, left out of [`Harness::summary`].
+    pub baseline: Baseline,
     /// `--poll-interval` of the Aiven waits (tests poll fast; the demo at a human pace).
     pub poll_interval: String,
 }
@@ -223,7 +183,7 @@ pub struct Phase<'a> {
     removed: Vec<String>,
 }
 
-impl Phase<'_> {
+impl<'a> Phase<'a> {
     pub fn arg(mut self, value: impl Into<String>) -> Self {
         self.args.push(value.into());
         self
@@ -250,6 +210,35 @@ impl Phase<'_> {
 
     /// Runs with a clean environment: the client contract, a fast retry pace, and the extras.
     pub async fn run(self) -> Run {
+        let mut command = self.command();
+        let output = command.output().await.expect("the step binary starts");
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        self.harness.keep_printed(&self.name, &self.args, &run);
+        run
+    }
+
+    /// Starts the binary and returns at once; the test decides when it ends.
+    pub fn spawn(self) -> Running<'a> {
+        let mut command = self.command();
+        command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = command.spawn().expect("the step binary starts");
+        Running {
+            harness: self.harness,
+            name: self.name,
+            args: self.args,
+            child,
+        }
+    }
+
+    /// The command line of the binary, with `HOME` and `TMPDIR` inside the scratch directory so
+    /// the leak scan sees everything it writes.
+    fn command(&self) -> tokio::process::Command {
         let program =
             self.harness
                 .binaries
@@ -261,11 +250,11 @@ impl Phase<'_> {
         );
         let mut command = tokio::process::Command::new(&program);
         command.env_clear();
-        for name in ["PATH", "HOME", "TMPDIR"] {
-            if let Ok(value) = std::env::var(name) {
-                command.env(name, value);
-            }
+        if let Ok(value) = std::env::var("PATH") {
+            command.env("PATH", value);
         }
+        let (home, temporary) = self.harness.home_and_tmp();
+        command.env("HOME", home).env("TMPDIR", temporary);
         command.env(env_vars::PEERING_RETRY_INTERVAL, "100ms");
         command.env(env_vars::PEERING_LOG, "info");
         for (name, value) in client_env(self.harness.sim.ready()) {
@@ -281,17 +270,52 @@ impl Phase<'_> {
             .args(&self.args)
             .current_dir(self.harness.dir.path());
         command.kill_on_drop(true);
-        let output = command.output().await.expect("the step binary starts");
+        command
+    }
+}
+
+/// A step binary started by [`Phase::spawn`].
+pub struct Running<'a> {
+    harness: &'a Harness,
+    name: String,
+    args: Vec<String>,
+    child: tokio::process::Child,
+}
+
+impl Running<'_> {
+    /// Waits for the binary to finish by itself.
+    pub async fn finish(self) -> Run {
+        let output = self
+            .child
+            .wait_with_output()
+            .await
+            .expect("the step binary runs");
         let run = Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
-        let mut printed = self.harness.printed.lock().unwrap();
-        printed.push(format!("$ {} {}", self.name, self.args.join(" ")));
-        printed.push(run.stdout.clone());
-        printed.push(run.stderr.clone());
+        self.harness.keep_printed(&self.name, &self.args, &run);
         run
+    }
+
+    /// Kills the binary with SIGKILL, as a runner's timeout ends a job that ignores SIGTERM: no
+    /// clean-up code runs. Returns what it printed; `code` is -1.
+    pub async fn kill(mut self) -> Run {
+        self.child
+            .start_kill()
+            .expect("the step binary can be killed");
+        self.finish().await
+    }
+
+    /// The binary's exit, if it has exited, without waiting.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Waits until the binary exits, without collecting its output.
+    pub async fn exited(&mut self) {
+        let _ = self.child.wait().await;
     }
 }
 
@@ -310,16 +334,40 @@ impl Harness {
         let baseline = sim.with_world(|world| Baseline::of(world));
         Harness {
             sim,
-            baseline,
             dir: tempfile::tempdir().expect("a scratch directory"),
             binaries: binary_dir(),
             printed: Mutex::new(Vec::new()),
+            baseline,
             poll_interval: "100ms".to_string(),
         }
     }
 
     pub fn ready(&self) -> &Ready {
         self.sim.ready()
+    }
+
+    /// What the test has added to the simulated world so far, by name.
+    pub fn summary(&self) -> WorldSummary {
+        let ready = self.ready().clone();
+        self.sim
+            .with_world(|world| WorldSummary::of(world, &ready, &self.baseline))
+    }
+
+    /// `HOME` and `TMPDIR` for the binaries: inside the scratch directory.
+    pub fn home_and_tmp(&self) -> (PathBuf, PathBuf) {
+        let home = self.path("home");
+        let temporary = self.path("tmp");
+        for directory in [&home, &temporary] {
+            std::fs::create_dir_all(directory).expect("a scratch subdirectory");
+        }
+        (home, temporary)
+    }
+
+    fn keep_printed(&self, name: &str, args: &[String], run: &Run) {
+        let mut printed = self.printed.lock().unwrap();
+        printed.push(format!("$ {name} {}", args.join(" ")));
+        printed.push(run.stdout.clone());
+        printed.push(run.stderr.clone());
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -372,26 +420,61 @@ impl Harness {
         }
     }
 
+    /// A phase with the arguments the standard procedure gives it (the seeded VNet, project
+    /// and VPC, the state file, the harness's poll interval).
+    pub fn procedure_phase(&self, phase: peering::Phase) -> Phase<'_> {
+        let ready = self.ready();
+        let state = [
+            "--state".to_string(),
+            self.state_file().display().to_string(),
+        ];
+        let poll = ["--poll-interval".to_string(), self.poll_interval.clone()];
+        let step = self.phase(phase.name()).args(state);
+        match phase {
+            peering::Phase::PrepareTenant => step.args([
+                "--subscription-id".to_string(),
+                ready.subscription_id.clone(),
+                "--resource-group".to_string(),
+                ready.resource_group.clone(),
+                "--vnet-name".to_string(),
+                ready.vnet_name.clone(),
+            ]),
+            peering::Phase::RequestPeering => step
+                .args([
+                    "--project".to_string(),
+                    ready.aiven_project.clone(),
+                    "--project-vpc-id".to_string(),
+                    ready.project_vpc_id.clone(),
+                ])
+                .args(poll),
+            peering::Phase::AwaitActive => step.args(poll),
+            // Every other phase finds what it needs in the state file.
+            _ => step,
+        }
+    }
+
     /// `prepare-tenant` for the seeded VNet with the state file.
     pub fn prepare_tenant(&self) -> Phase<'_> {
-        self.seeded().prepare_tenant()
+        self.procedure_phase(peering::Phase::PrepareTenant)
     }
 
     pub fn request_peering(&self) -> Phase<'_> {
-        self.seeded().request_peering()
+        self.procedure_phase(peering::Phase::RequestPeering)
     }
 
     pub fn accept_peering(&self) -> Phase<'_> {
-        self.seeded().accept_peering()
+        self.procedure_phase(peering::Phase::AcceptPeering)
     }
 
     pub fn await_active(&self) -> Phase<'_> {
-        self.seeded().await_active()
+        self.procedure_phase(peering::Phase::AwaitActive)
     }
 
-    /// Runs the four phases in order, each required to succeed.
+    /// Runs the procedure's phases in order, each required to succeed.
     pub async fn run_procedure(&self) {
-        self.seeded().run_all().await;
+        for phase in peering::Phase::procedure() {
+            self.procedure_phase(phase).run().await.assert_success();
+        }
     }
 
     /// Keeps text printed by something else (a CI runner running the binaries) for the leak scan.
@@ -446,11 +529,8 @@ impl Harness {
                 .into_iter()
                 .map(|path| std::fs::read_to_string(path).unwrap_or_default()),
         );
+        self.assert_the_scan_knows_every_issued_secret();
         let secrets = self.sim.issued_secrets();
-        assert!(
-            !secrets.is_empty(),
-            "the simulator reports the secrets it issued"
-        );
         for secret in secrets.iter().filter(|secret| secret.len() >= 8) {
             for text in &texts {
                 assert!(
@@ -462,12 +542,75 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// The leak scan's own check: every access token, password and OIDC token the request log
+    /// shows the simulator handing out, and the GitHub token when it was used, is in the set of
+    /// secrets the scan looks for.
+    #[track_caller]
+    fn assert_the_scan_knows_every_issued_secret(&self) {
+        let log = self.sim.requests();
+        let answered = |service: &str, method: &str, path_end: &str| {
+            log.iter()
+                .filter(|record| {
+                    record.service == service
+                        && record.method == method
+                        && record.path.ends_with(path_end)
+                        && (200..300).contains(&record.status)
+                })
+                .count()
+        };
+        let expectations = [
+            (
+                SecretKind::AccessToken,
+                answered("identity", "POST", "/oauth2/v2.0/token"),
+                "access tokens",
+            ),
+            (
+                SecretKind::Password,
+                answered("graph", "POST", "/addPassword"),
+                "app passwords",
+            ),
+            (
+                SecretKind::OidcToken,
+                answered("github", "GET", "/_oidc/token"),
+                "Actions OIDC tokens",
+            ),
+        ];
+        for (kind, handed_out, what) in expectations {
+            let known = self.sim.issued_secrets_of(kind).len();
+            assert!(
+                known >= handed_out,
+                "the leak scan knows {known} {what}, the request log shows {handed_out} handed out"
+            );
+        }
+        let github_used = log
+            .iter()
+            .any(|record: &RequestRecord| record.identity.as_deref() == Some("github-token"));
+        if github_used {
+            assert!(
+                self.sim
+                    .issued_secrets_of(SecretKind::Seeded)
+                    .contains(&self.ready().github_token),
+                "the leak scan knows the GitHub token the binaries used"
+            );
+        }
+    }
+}
+
 fn files_below(directory: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     if let Ok(entries) = std::fs::read_dir(directory) {
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            // Links point at the built binaries (the runner imitation's install directory),
+            // which the binaries never write.
+            if kind.is_symlink() {
+                continue;
+            }
+            if kind.is_dir() {
                 files.extend(files_below(&path));
             } else {
                 files.push(path);

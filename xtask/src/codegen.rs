@@ -93,12 +93,9 @@ pub fn action_yaml(spec: &peering::registry::PhaseSpec) -> String {
     let _ = writeln!(text, "runs:");
     let _ = writeln!(text, "  using: composite");
     let _ = writeln!(text, "  steps:");
-    let _ = writeln!(text, "    - name: Install the step binaries");
-    let _ = writeln!(text, "      shell: bash");
-    let _ = writeln!(
-        text,
-        "      run: bash \"$GITHUB_ACTION_PATH/../install.sh\""
-    );
+    text.push_str(&crate::install_steps::install_steps(
+        "$GITHUB_ACTION_PATH/../install.sh",
+    ));
     let _ = writeln!(text, "    - id: run");
     let _ = writeln!(text, "      name: {phase}");
     let _ = writeln!(text, "      shell: bash");

@@ -1,4 +1,4 @@
-//! `cargo xtask demo`: the simulator in-process, the four real binaries in sequence.
+//! `cargo xtask demo`: the simulator in-process, the procedure's real binaries in sequence.
 
 use anyhow::{Result, bail};
 use std::time::Instant;
@@ -30,16 +30,12 @@ pub fn run(fast: bool) -> Result<()> {
             "  VNet {}/{}  Aiven project {} VPC {}\n",
             ready.resource_group, ready.vnet_name, ready.aiven_project, ready.project_vpc_id
         );
-        let phases = [
-            ("prepare-tenant", harness.prepare_tenant()),
-            ("request-peering", harness.request_peering()),
-            ("accept-peering", harness.accept_peering()),
-            ("await-active", harness.await_active()),
-        ];
-        for (name, phase) in phases {
+        for phase in peering::Phase::procedure() {
+            let name = phase.name();
+            let step = harness.procedure_phase(phase);
             println!("== {name}");
             let started = Instant::now();
-            let run = phase.run().await;
+            let run = step.run().await;
             for line in run.stderr.lines() {
                 println!("   | {line}");
             }

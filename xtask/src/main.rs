@@ -1,9 +1,15 @@
 //! Project automation, run as `cargo xtask <command>`.
 
+mod archive;
 mod bench;
 mod codegen;
 mod demo;
 mod dist;
+mod install_steps;
+mod marketplace;
+mod phases;
+mod pin;
+mod repository;
 mod tidy;
 
 use anyhow::{Context, Result, bail};
@@ -32,13 +38,38 @@ enum Task {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
-    /// Build release archives of the step binaries and their sha256 checksums into dist/.
+    /// Build the release archive of one target with its sha256 (and the combined sha256.sum) into dist/.
     Dist {
         /// Rust target triple (default: the host).
         #[arg(long)]
         target: Option<String>,
+        /// Package this already-built executable instead of building a release one.
+        #[arg(long, value_name = "FILE")]
+        binary: Option<PathBuf>,
+        /// Directory of the archives (default: dist/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Fail unless this tag is `v` + the crate version (the release workflow passes its tag).
+        #[arg(long, value_name = "TAG")]
+        release_tag: Option<String>,
     },
-    /// Generate actions/<phase>/action.yml from the binaries' flag definitions.
+    /// Write actions/release.env (repository, version, sha256 per target) from release archives.
+    Pin {
+        /// Directory of the release archives and their .sha256 files.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// Release version, vMAJOR.MINOR.PATCH (default: v + the crate version).
+        #[arg(long)]
+        version: Option<String>,
+        /// GitHub repository owner/name the archives are released in (default: the project's).
+        #[arg(long)]
+        repository: Option<String>,
+        /// File to write (default: actions/release.env).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Generate actions/<phase>/action.yml and the root action.yml from the binaries' flag
+    /// definitions, and rewrite references to the repository and its release.
     Codegen {
         /// Fail if the files on disk differ from what would be generated.
         #[arg(long)]
@@ -51,8 +82,31 @@ fn main() -> ExitCode {
     let result = match arguments.command {
         Task::Demo { fast } => demo::run(fast),
         Task::Bench { runs } => bench::run(runs),
-        Task::Dist { target } => dist::run(target),
-        Task::Codegen { check } => codegen::run(check),
+        Task::Dist {
+            target,
+            binary,
+            out,
+            release_tag,
+        } => dist::run(dist::DistRequest {
+            target,
+            binary,
+            out,
+            release_tag,
+        }),
+        Task::Pin {
+            from,
+            version,
+            repository,
+            output,
+        } => pin::run(pin::PinRequest {
+            from,
+            version,
+            repository,
+            output,
+        }),
+        Task::Codegen { check } => codegen::run(check)
+            .and_then(|()| marketplace::run(check))
+            .and_then(|()| repository::run(check)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,18 +128,29 @@ pub fn root() -> PathBuf {
 /// Runs cargo with arguments in the workspace root.
 pub fn cargo(arguments: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let status = Command::new(&cargo)
+    cargo_like(&cargo, arguments, &[])
+}
+
+/// Runs a toolchain program (cargo, rustup) in the workspace root with extra environment.
+pub fn cargo_like(program: &str, arguments: &[&str], environment: &[(&str, &str)]) -> Result<()> {
+    let status = Command::new(program)
         .args(arguments)
+        .envs(environment.iter().copied())
+        // ring's build script reruns when cargo's own CARGO_MANIFEST_DIR changes (`cargo run`
+        // sets it for xtask), which would rebuild ring and everything above it each time.
+        .env_remove("CARGO_MANIFEST_DIR")
         .current_dir(root())
         .status()
-        .with_context(|| format!("cannot run {cargo}"))?;
+        .with_context(|| format!("cannot run {program}"))?;
     if !status.success() {
-        bail!("cargo {} failed with {status}", arguments.join(" "));
+        bail!("{program} {} failed with {status}", arguments.join(" "));
     }
     Ok(())
 }
 
-/// Builds the step binaries next to this xtask executable (same profile).
+/// Builds the step binaries next to this xtask executable (same profile), showing cargo's
+/// progress: on a fresh clone this is minutes of compiling.
 pub fn build_binaries() -> Result<()> {
-    cargo(&["build", "--quiet", "--package", "peering", "--bins"])
+    eprintln!("building the step binaries (a fresh clone compiles for a few minutes)…");
+    cargo(&["build", "--package", "peering", "--bins"])
 }

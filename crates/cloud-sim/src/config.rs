@@ -37,6 +37,21 @@ pub struct Delays {
     /// Lifetime of issued access tokens.
     #[serde(with = "duration_text")]
     pub token_lifetime: Duration,
+    /// How long a new custom role definition stays unknown to role assignments
+    /// (`RoleDefinitionDoesNotExist` right after the definition's PUT).
+    #[serde(with = "duration_text")]
+    pub role_definition_replication: Duration,
+    /// How long a new service principal stays unknown to role assignments even when the request
+    /// names `principalType` (`PrincipalNotFound`).
+    #[serde(with = "duration_text")]
+    pub assignment_principal_lag: Duration,
+    /// Lifetime of the OIDC tokens the simulator issues (GitHub Actions, GitLab `id_tokens`);
+    /// whole seconds, at least one.
+    #[serde(with = "duration_text")]
+    pub oidc_token_lifetime: Duration,
+    /// Each delay above (but the token lifetimes) is drawn per object from
+    /// `delay × (1 ± spread_percent / 100)`, so races between them go both ways across runs.
+    pub spread_percent: u8,
 }
 
 impl Delays {
@@ -52,6 +67,10 @@ impl Delays {
             aiven_delete_delay: Duration::from_millis(200),
             lro_duration: Duration::from_millis(200),
             token_lifetime: Duration::from_secs(3599),
+            role_definition_replication: Duration::from_millis(150),
+            assignment_principal_lag: Duration::from_millis(300),
+            oidc_token_lifetime: Duration::from_secs(600),
+            spread_percent: 50,
         }
     }
 
@@ -67,6 +86,10 @@ impl Delays {
             aiven_delete_delay: Duration::from_secs(2),
             lro_duration: Duration::from_secs(2),
             token_lifetime: Duration::from_secs(3599),
+            role_definition_replication: Duration::from_secs(3),
+            assignment_principal_lag: Duration::from_secs(4),
+            oidc_token_lifetime: Duration::from_secs(600),
+            spread_percent: 50,
         }
     }
 
@@ -82,7 +105,25 @@ impl Delays {
             aiven_delete_delay: Duration::ZERO,
             lro_duration: Duration::ZERO,
             token_lifetime: Duration::from_secs(3599),
+            role_definition_replication: Duration::ZERO,
+            assignment_principal_lag: Duration::ZERO,
+            oidc_token_lifetime: Duration::from_secs(600),
+            spread_percent: 0,
         }
+    }
+
+    /// `delay` as drawn for one object (named by `key`, e.g. its id): the same key always draws
+    /// the same value, different keys spread over `delay × (1 ± spread_percent / 100)`.
+    pub fn drawn(&self, delay: Duration, key: &str) -> Duration {
+        if self.spread_percent == 0 || delay.is_zero() {
+            return delay;
+        }
+        let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest.as_ref()[..8]);
+        let unit = (u64::from_le_bytes(first) >> 11) as f64 / (1u64 << 53) as f64;
+        let spread = f64::from(self.spread_percent.min(100)) / 100.0;
+        delay.mul_f64(1.0 - spread + 2.0 * spread * unit)
     }
 }
 
@@ -119,8 +160,64 @@ impl std::str::FromStr for FailMode {
     }
 }
 
-/// Fault injection for the Graph, ARM, Aiven and GitHub listeners (never token requests or the
-/// control listener).
+/// One write request, chosen for a crash test: the `occurrence`-th write from now (1 = the
+/// first) that matches every given field. No field = any write.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WriteSelector {
+    /// `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: Option<String>,
+    /// `graph`, `arm`, `aiven` or `github`.
+    pub service: Option<String>,
+    /// The request's route as the request log gives it (`RequestRecord::route`).
+    pub route: Option<String>,
+    pub occurrence: u64,
+}
+
+impl WriteSelector {
+    /// The `occurrence`-th write with this record's method, service and route.
+    pub fn like(record: &crate::RequestRecord, occurrence: u64) -> WriteSelector {
+        WriteSelector {
+            method: Some(record.method.clone()),
+            service: Some(record.service.clone()),
+            route: Some(record.route.clone()),
+            occurrence,
+        }
+    }
+
+    /// The Nth write from now, whatever it is.
+    pub fn nth(occurrence: u64) -> WriteSelector {
+        WriteSelector {
+            occurrence,
+            ..WriteSelector::default()
+        }
+    }
+
+    pub(crate) fn matches(&self, method: &str, service: &str, route: &str) -> bool {
+        self.method.as_deref().is_none_or(|wanted| wanted == method)
+            && self
+                .service
+                .as_deref()
+                .is_none_or(|wanted| wanted == service)
+            && self.route.as_deref().is_none_or(|wanted| wanted == route)
+    }
+}
+
+impl std::fmt::Display for WriteSelector {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{} {} {} #{}",
+            self.method.as_deref().unwrap_or("any write"),
+            self.service.as_deref().unwrap_or("*"),
+            self.route.as_deref().unwrap_or("*"),
+            self.occurrence
+        )
+    }
+}
+
+/// Fault injection for the Graph, ARM, Aiven and GitHub listeners (and, with `token_faults`,
+/// the token endpoint and the Actions OIDC endpoint; never the control listener).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Faults {
@@ -143,6 +240,14 @@ pub struct Faults {
     /// `400 ReferencedResourceNotProvisioned` (the VNet is `Updating`) and
     /// `409 AnotherOperationInProgress`, without applying anything.
     pub peering_write_conflicts: u32,
+    /// Holds the selected write unanswered until `Sim::release_held_write` applies or drops it:
+    /// a test kills the client meanwhile, as a runner's timeout does.
+    pub hold_write: Option<WriteSelector>,
+    /// The random faults above also hit the token endpoint and the Actions OIDC endpoint.
+    pub token_faults: bool,
+    /// At most this many random faults from now (with a rate of 1, exactly the next N
+    /// faultable requests fail); `None` = no limit.
+    pub max_faults: Option<u64>,
     /// Seed of the fault randomness.
     pub seed: u64,
 }

@@ -58,6 +58,22 @@ async fn handle(
                 &format!("invalid fault configuration: {error}"),
             ),
         },
+        (Method::GET, ["_sim", "held"]) => match shared.holds.current() {
+            Some(write) => json_response(
+                StatusCode::OK,
+                serde_json::to_value(write).unwrap_or(Value::Null),
+            ),
+            None => control_error(StatusCode::NOT_FOUND, "no write is held"),
+        },
+        (Method::POST, ["_sim", "held", decision @ ("apply" | "drop")]) => {
+            match shared.holds.release(*decision == "apply").await {
+                Some(write) => json_response(
+                    StatusCode::OK,
+                    serde_json::to_value(write).unwrap_or(Value::Null),
+                ),
+                None => control_error(StatusCode::NOT_FOUND, "no write is held"),
+            }
+        }
         (Method::POST, ["_sim", "oidc", "gitlab"]) => gitlab_token(&shared, &body),
         (Method::PUT, ["_sim", "oidc", "github"]) => {
             let Some(subject) = parse_json(&body)
@@ -91,7 +107,7 @@ pub(crate) fn issue_gitlab_token(shared: &Shared, subject: &str, audience: &str)
         "iss": format!("{}/gitlab", shared.urls.control),
         "sub": subject,
         "aud": audience,
-        "exp": now + 600,
+        "exp": now + oidc_lifetime_seconds(&shared.delays),
         "iat": now,
         "nbf": now.saturating_sub(5),
         "jti": uuid::Uuid::new_v4().to_string(),
@@ -100,7 +116,7 @@ pub(crate) fn issue_gitlab_token(shared: &Shared, subject: &str, audience: &str)
     });
     let mut world = shared.world();
     let token = crate::jwt::sign(&world.jwt_key, &claims);
-    world.remember_secret(&token);
+    world.remember_secret(crate::world::SecretKind::OidcToken, &token);
     token
 }
 
@@ -122,4 +138,9 @@ fn gitlab_token(shared: &Shared, body: &[u8]) -> Response<Body> {
     };
     let token = issue_gitlab_token(shared, subject, audience);
     json_response(StatusCode::OK, json!({"token": token}))
+}
+
+/// The `exp` distance of the OIDC tokens the simulator issues: whole seconds, at least one.
+pub(crate) fn oidc_lifetime_seconds(delays: &crate::Delays) -> u64 {
+    delays.oidc_token_lifetime.as_secs().max(1)
 }

@@ -39,6 +39,8 @@ pub(crate) fn github_error(status: StatusCode, message: &str) -> Response<Body> 
 enum Caller {
     Writer,
     ReadOnly,
+    /// "Secrets: read-only": reads secrets' names and public keys, writes nothing.
+    SecretsReader,
 }
 
 async fn handle(
@@ -53,7 +55,8 @@ async fn handle(
     let texts: Vec<&str> = segments.iter().map(String::as_str).collect();
     // The Actions token service is not part of the REST API: it answers at the root.
     if let ["_oidc", "token"] = texts.as_slice() {
-        let response = oidc_token(&mut world, &headers, uri.query());
+        let lifetime = crate::control::oidc_lifetime_seconds(&shared.delays);
+        let response = oidc_token(&mut world, &headers, uri.query(), lifetime);
         return with_identity(response, Some("github-oidc".to_string()));
     }
     // GitHub Enterprise Server serves the REST API under a path (`/api/v3`); nothing outside it.
@@ -72,6 +75,8 @@ async fn handle(
         (Caller::Writer, "github-token")
     } else if token == world.github.readonly_token {
         (Caller::ReadOnly, "github-readonly-token")
+    } else if token == world.github.secrets_read_token {
+        (Caller::SecretsReader, "github-secrets-read-token")
     } else {
         return github_error(StatusCode::UNAUTHORIZED, "Bad credentials");
     };
@@ -83,11 +88,25 @@ fn not_found() -> Response<Body> {
     github_error(StatusCode::NOT_FOUND, "Not Found")
 }
 
-fn not_accessible() -> Response<Body> {
+fn not_accessible(caller: Caller) -> Response<Body> {
+    let by = if caller == Caller::SecretsReader {
+        "personal access token"
+    } else {
+        "integration"
+    };
     github_error(
         StatusCode::FORBIDDEN,
-        "Resource not accessible by integration",
+        &format!("Resource not accessible by {by}"),
     )
+}
+
+/// The workflow's default token has no `secrets` permission at all; a read-only one may look.
+fn may_touch_secrets(caller: Caller, method: &Method) -> bool {
+    match caller {
+        Caller::Writer => true,
+        Caller::SecretsReader => *method == Method::GET,
+        Caller::ReadOnly => false,
+    }
 }
 
 /// Which secret box a request addresses.
@@ -143,8 +162,8 @@ fn route(
                     )
                 }
                 (method, ["actions", "secrets", rest @ ..]) => {
-                    if caller == Caller::ReadOnly {
-                        return not_accessible();
+                    if !may_touch_secrets(caller, &method) {
+                        return not_accessible(caller);
                     }
                     secrets(
                         world,
@@ -180,8 +199,8 @@ fn route(
             else {
                 return not_found();
             };
-            if caller == Caller::ReadOnly {
-                return not_accessible();
+            if !may_touch_secrets(caller, method) {
+                return not_accessible(caller);
             }
             secrets(
                 world,
@@ -317,7 +336,12 @@ fn secret_metadata(secret: &GithubSecret) -> Value {
     })
 }
 
-fn oidc_token(world: &mut World, headers: &HeaderMap, query: Option<&str>) -> Response<Body> {
+fn oidc_token(
+    world: &mut World,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    lifetime_seconds: u64,
+) -> Response<Body> {
     let authorized = authorization_token(headers, &["Bearer"])
         .is_some_and(|token| token == world.github.oidc_request_token);
     if !authorized {
@@ -341,7 +365,7 @@ fn oidc_token(world: &mut World, headers: &HeaderMap, query: Option<&str>) -> Re
         "iss": GITHUB_OIDC_ISSUER,
         "sub": subject,
         "aud": audience,
-        "exp": now + 600,
+        "exp": now + lifetime_seconds,
         "iat": now,
         "nbf": now.saturating_sub(5),
         "jti": uuid::Uuid::new_v4().to_string(),
@@ -356,7 +380,7 @@ fn oidc_token(world: &mut World, headers: &HeaderMap, query: Option<&str>) -> Re
         "job_workflow_ref": format!("{}/.github/workflows/peering.yml@refs/heads/main", repository.0),
     });
     let token = crate::jwt::sign(&world.jwt_key, &claims);
-    world.remember_secret(&token);
+    world.remember_secret(crate::world::SecretKind::OidcToken, &token);
     json_response(StatusCode::OK, json!({"count": 1, "value": token}))
 }
 

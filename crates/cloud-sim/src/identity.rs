@@ -336,7 +336,7 @@ fn token_flow<'a>(
             expires_at: now + lifetime,
         },
     );
-    world.remember_secret(&access_token);
+    world.remember_secret(crate::world::SecretKind::AccessToken, &access_token);
     json_response(
         StatusCode::OK,
         json!({

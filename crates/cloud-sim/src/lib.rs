@@ -29,15 +29,18 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{DEFAULT_PAGE_SIZE, Delays, FailMode, Faults, SimConfig, TenantPreset};
+pub use config::{
+    DEFAULT_PAGE_SIZE, Delays, FailMode, Faults, SimConfig, TenantPreset, WriteSelector,
+};
+pub use faults::HeldWrite;
 pub use world::{
     AIVEN_APP_ID, APPLICATION_ADMINISTRATOR, AivenProject, Application, AsyncOperation, Audience,
     BUSY_HIDDEN_ROLE_NAME, BUSY_HIDDEN_SUBSCRIPTION_NAME, FederatedIdentityCredential, Fixtures,
     GITHUB_OIDC_ISSUER, GithubEnvironment, GithubRepository, GithubSecret, GithubState,
     IssuedToken, NETWORK_CONTRIBUTOR_ROLE_ID, OWNER_ROLE_ID, OperationKind, PEER_ACTION,
     PasswordCredential, PeeringConnection, Permission, ProjectVpc, READER_ROLE_ID, ResourceGroup,
-    RoleAssignment, RoleDefinition, SecretBox, ServicePrincipal, Subscription, Tenant, User,
-    VirtualNetwork, VirtualNetworkPeering, World,
+    RoleAssignment, RoleDefinition, SecretBox, SecretKind, ServicePrincipal, Subscription, Tenant,
+    User, VirtualNetwork, VirtualNetworkPeering, World,
 };
 
 /// Why the simulator could not start.
@@ -88,6 +91,9 @@ pub struct Ready {
     pub github_repository: String,
     pub github_token: String,
     pub github_readonly_token: String,
+    /// A token allowed to read Actions secrets (their names and the public key), not to write
+    /// them: a fine-grained token with "Secrets: read-only".
+    pub github_secrets_read_token: String,
     pub github_oidc_request_url: String,
     pub github_oidc_request_token: String,
 }
@@ -100,16 +106,18 @@ pub struct RequestRecord {
     pub service: String,
     /// The path without the query string.
     pub path: String,
+    /// The path with GUIDs and numeric ids replaced by `{id}`: the same in every run.
+    pub route: String,
     /// The answered status; 0 when the connection was dropped without an answer.
     pub status: u16,
     /// `<tenant id>/<app id>` for Azure callers, `aiven-token`, `github-token`,
-    /// `github-readonly-token`, `github-oidc`; `None` when the caller was not identified.
+    /// `github-readonly-token`, `github-secrets-read-token`, `github-oidc`; `None` when the caller was not identified.
     pub identity: Option<String>,
     /// True for POST/PUT/PATCH/DELETE on Graph, ARM, Aiven and GitHub.
     pub write: bool,
     /// The injected fault, if any: `latency` is not reported; `429`, `500`, `503`, `drop`,
-    /// `fail-write-before`, `fail-write-after`, `fail-write-gateway-timeout`; `peering-conflict`
-    /// for a busy-VNet answer to a peering write.
+    /// `fail-write-before`, `fail-write-after`, `fail-write-gateway-timeout`, `hold-applied`,
+    /// `hold-dropped`; `peering-conflict` for a busy-VNet answer to a peering write.
     pub fault: Option<String>,
     /// Milliseconds since the simulator started.
     pub at_millis: u64,
@@ -165,6 +173,7 @@ pub(crate) struct Shared {
     pub delays: Delays,
     pub faults: Mutex<faults::FaultState>,
     pub requests: Mutex<Vec<RequestRecord>>,
+    pub holds: faults::Holds,
     pub urls: Urls,
     pub started: Instant,
     /// Items per page of ARM and Graph lists.
@@ -233,12 +242,43 @@ impl Sim {
     /// Every secret value issued or seeded so far: passwords, access tokens, Aiven and GitHub
     /// tokens, OIDC tokens.
     pub fn issued_secrets(&self) -> Vec<String> {
-        lock(&self.shared.world).issued_secrets.clone()
+        lock(&self.shared.world)
+            .issued_secrets
+            .iter()
+            .map(|(_, secret)| secret.clone())
+            .collect()
     }
 
-    /// Replaces the fault configuration; `fail_nth_write` counts from now.
+    /// The secrets of one kind issued so far, oldest first.
+    pub fn issued_secrets_of(&self, kind: SecretKind) -> Vec<String> {
+        lock(&self.shared.world)
+            .issued_secrets
+            .iter()
+            .filter(|(issued_kind, _)| *issued_kind == kind)
+            .map(|(_, secret)| secret.clone())
+            .collect()
+    }
+
+    /// Replaces the fault configuration; `fail_nth_write` and `hold_write` count from now.
     pub fn set_faults(&self, faults: Faults) {
         faults::replace_faults(&self.shared, faults);
+    }
+
+    /// Waits until the write chosen by `Faults::hold_write` arrives, and returns it: it stays
+    /// unanswered until [`Sim::release_held_write`].
+    pub async fn held_write(&self) -> HeldWrite {
+        self.shared.holds.held().await
+    }
+
+    /// The write held now, if any.
+    pub fn current_held_write(&self) -> Option<HeldWrite> {
+        self.shared.holds.current()
+    }
+
+    /// Applies (`apply`) or drops the held write, and returns once that is done; `None` when
+    /// no write is held. The request log records it with fault `hold-applied` or `hold-dropped`.
+    pub async fn release_held_write(&self, apply: bool) -> Option<HeldWrite> {
+        self.shared.holds.release(apply).await
     }
 
     /// Runs `change` on the world (after bringing its clock-driven state up to date).
@@ -271,6 +311,7 @@ impl Sim {
 
     /// Stops every listener and the background driver.
     pub async fn shutdown(mut self) {
+        self.shared.holds.clear();
         let _ = self.shutdown_sender.send(true);
         for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
@@ -283,6 +324,7 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
+        self.shared.holds.clear();
         let _ = self.shutdown_sender.send(true);
         for task in &self.tasks {
             task.abort();

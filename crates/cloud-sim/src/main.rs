@@ -98,6 +98,18 @@ struct ServeArguments {
     /// Lifetime of issued access tokens (default 3599s).
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     token_lifetime: Option<Duration>,
+    /// How long a new custom role definition is unknown to role assignments (RoleDefinitionDoesNotExist).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    role_definition_replication: Option<Duration>,
+    /// How long a new service principal is unknown to role assignments even with principalType (PrincipalNotFound).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    assignment_principal_lag: Option<Duration>,
+    /// Lifetime of the OIDC tokens issued for GitHub Actions and GitLab (whole seconds; default 600s).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    oidc_token_lifetime: Option<Duration>,
+    /// Draw each delay per object from delay × (1 ± PERCENT/100) (default 50; 0 = exact).
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    delay_spread: Option<u8>,
     /// Latency added to every Graph, ARM, Aiven and GitHub request (never token requests).
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION", default_value = "0s")]
     latency: Duration,
@@ -122,6 +134,9 @@ struct ServeArguments {
     /// The next N peering PUT/DELETE requests find the VNet busy (ReferencedResourceNotProvisioned, AnotherOperationInProgress).
     #[arg(long, default_value_t = 0)]
     peering_write_conflicts: u32,
+    /// The random faults also hit the token endpoint and the Actions OIDC endpoint.
+    #[arg(long)]
+    token_faults: bool,
     /// Seed of the fault randomness.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -149,11 +164,23 @@ impl ServeArguments {
             (self.aiven_delete_delay, &mut delays.aiven_delete_delay),
             (self.lro_duration, &mut delays.lro_duration),
             (self.token_lifetime, &mut delays.token_lifetime),
+            (
+                self.role_definition_replication,
+                &mut delays.role_definition_replication,
+            ),
+            (
+                self.assignment_principal_lag,
+                &mut delays.assignment_principal_lag,
+            ),
+            (self.oidc_token_lifetime, &mut delays.oidc_token_lifetime),
         ];
         for (value, slot) in overrides {
             if let Some(value) = value {
                 *slot = value;
             }
+        }
+        if let Some(spread) = self.delay_spread {
+            delays.spread_percent = spread;
         }
         SimConfig {
             delays,
@@ -170,6 +197,9 @@ impl ServeArguments {
                     FailModeArgument::GatewayTimeout => FailMode::GatewayTimeout,
                 },
                 peering_write_conflicts: self.peering_write_conflicts,
+                hold_write: None,
+                token_faults: self.token_faults,
+                max_faults: None,
                 seed: self.seed,
             },
             port: self.port,

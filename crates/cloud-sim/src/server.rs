@@ -15,7 +15,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::faults::{FaultDecision, decide_fault, fault_response, is_faultable, new_fault_state};
+use crate::faults::{
+    Candidate, FaultDecision, HeldWrite, Holds, decide_fault, fault_response, is_faultable,
+    is_write, new_fault_state, route_of,
+};
 use crate::http::{FaultLabel, RequestIdentity};
 use crate::{
     Ready, RequestRecord, Service, Shared, Sim, SimConfig, SimError, TenantPreset, Urls, lock, tls,
@@ -143,6 +146,7 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
         github_repository: fixtures.github_repository.clone(),
         github_token: seeded_world.github.token.clone(),
         github_readonly_token: seeded_world.github.readonly_token.clone(),
+        github_secrets_read_token: seeded_world.github.secrets_read_token.clone(),
         github_oidc_request_url: format!("{}/_oidc/token?api-version=2.0", urls.github),
         github_oidc_request_token: seeded_world.github.oidc_request_token.clone(),
     };
@@ -152,6 +156,7 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
         delays: config.delays.clone(),
         faults: Mutex::new(new_fault_state(config.faults.clone())),
         requests: Mutex::new(Vec::new()),
+        holds: Holds::default(),
         urls,
         started,
         page_size: config.page_size.max(1),
@@ -250,66 +255,37 @@ async fn accept_loop(
     }
 }
 
-async fn handle_request(
-    shared: Arc<Shared>,
+/// What the request log says about one request, before its outcome is known.
+#[derive(Clone)]
+struct RecordBase {
+    method: String,
     service: Service,
-    router: Router,
-    request: Request<Incoming>,
-) -> Result<Response<Body>, DroppedConnection> {
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let faultable = is_faultable(service, &path);
-    let is_write = faultable
-        && matches!(
-            method,
-            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-        );
+    path: String,
+    route: String,
+    is_write: bool,
+}
 
-    let (latency, decision) = if faultable {
-        decide_fault(&shared, is_write)
-    } else {
-        (Duration::ZERO, FaultDecision::None)
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+impl RecordBase {
+    fn log(&self, shared: &Shared, status: u16, identity: Option<String>, fault: Option<&str>) {
+        let record = RequestRecord {
+            method: self.method.clone(),
+            service: self.service.label().to_string(),
+            path: self.path.clone(),
+            route: self.route.clone(),
+            status,
+            identity,
+            write: self.is_write,
+            fault: fault.map(str::to_string),
+            at_millis: shared.started.elapsed().as_millis() as u64,
+        };
+        lock(&shared.requests).push(record);
     }
+}
 
-    let record = |status: u16, identity: Option<String>, fault: Option<&str>| RequestRecord {
-        method: method.to_string(),
-        service: service.label().to_string(),
-        path: path.clone(),
-        status,
-        identity,
-        write: is_write,
-        fault: fault.map(str::to_string),
-        at_millis: shared.started.elapsed().as_millis() as u64,
-    };
-
-    let mut drop_after_answer = false;
-    let mut gateway_timeout_after_answer = false;
-    match decision {
-        FaultDecision::None => {}
-        FaultDecision::Drop => {
-            lock(&shared.requests).push(record(0, None, Some("drop")));
-            return Err(DroppedConnection);
-        }
-        FaultDecision::Status(status, label) => {
-            lock(&shared.requests).push(record(status.as_u16(), None, Some(label)));
-            return Ok(fault_response(service, status, method != Method::GET));
-        }
-        FaultDecision::FailWriteBefore => {
-            lock(&shared.requests).push(record(500, None, Some("fail-write-before")));
-            return Ok(fault_response(
-                service,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                true,
-            ));
-        }
-        FaultDecision::FailWriteAfter => drop_after_answer = true,
-        FaultDecision::FailWriteGatewayTimeout => gateway_timeout_after_answer = true,
-    }
-
-    let response = match tower::ServiceExt::oneshot(router, request.map(Body::new)).await {
+/// Runs a request through the service's router; the caller's identity comes back beside the
+/// response.
+async fn answer(router: Router, request: Request<Body>) -> (Response<Body>, Option<String>) {
+    let response = match tower::ServiceExt::oneshot(router, request).await {
         Ok(response) => response,
         Err(infallible) => match infallible {},
     };
@@ -318,19 +294,133 @@ async fn handle_request(
         .extensions
         .remove::<RequestIdentity>()
         .map(|identity| identity.0);
-    let handler_fault = parts.extensions.remove::<FaultLabel>().map(|label| label.0);
+    (Response::from_parts(parts, body), identity)
+}
+
+async fn handle_request(
+    shared: Arc<Shared>,
+    service: Service,
+    router: Router,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, DroppedConnection> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let base = RecordBase {
+        method: method.to_string(),
+        service,
+        route: route_of(&path),
+        is_write: is_write(service, &path, &method),
+        path,
+    };
+
+    let (latency, decision) = if is_faultable(&shared, service, &base.path) {
+        decide_fault(
+            &shared,
+            &Candidate {
+                method: &base.method,
+                service,
+                route: &base.route,
+                is_write: base.is_write,
+            },
+        )
+    } else {
+        (Duration::ZERO, FaultDecision::None)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    let mut drop_after_answer = false;
+    let mut gateway_timeout_after_answer = false;
+    match decision {
+        FaultDecision::None => {}
+        FaultDecision::Drop => {
+            base.log(&shared, 0, None, Some("drop"));
+            return Err(DroppedConnection);
+        }
+        FaultDecision::Status(status, label) => {
+            base.log(&shared, status.as_u16(), None, Some(label));
+            return Ok(fault_response(service, status, method != Method::GET));
+        }
+        FaultDecision::FailWriteBefore => {
+            base.log(&shared, 500, None, Some("fail-write-before"));
+            return Ok(fault_response(
+                service,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                true,
+            ));
+        }
+        FaultDecision::FailWriteAfter => drop_after_answer = true,
+        FaultDecision::FailWriteGatewayTimeout => gateway_timeout_after_answer = true,
+        FaultDecision::Hold => return hold(shared, base, router, request).await,
+    }
+
+    let (mut response, identity) = answer(router, request.map(Body::new)).await;
+    let handler_fault = response
+        .extensions_mut()
+        .remove::<FaultLabel>()
+        .map(|label| label.0);
     if drop_after_answer {
-        lock(&shared.requests).push(record(
-            parts.status.as_u16(),
+        base.log(
+            &shared,
+            response.status().as_u16(),
             identity,
             Some("fail-write-after"),
-        ));
+        );
         return Err(DroppedConnection);
     }
     if gateway_timeout_after_answer {
-        lock(&shared.requests).push(record(504, identity, Some("fail-write-gateway-timeout")));
+        base.log(&shared, 504, identity, Some("fail-write-gateway-timeout"));
         return Ok(fault_response(service, StatusCode::GATEWAY_TIMEOUT, true));
     }
-    lock(&shared.requests).push(record(parts.status.as_u16(), identity, handler_fault));
-    Ok(Response::from_parts(parts, body))
+    base.log(&shared, response.status().as_u16(), identity, handler_fault);
+    Ok(response)
+}
+
+/// Keeps a write unanswered until the test releases it, then applies it (its answer goes to a
+/// client that is most likely gone) or drops it. The body is read first and the decision waited
+/// for in a task of its own, so the client's death cannot cut the write short.
+async fn hold(
+    shared: Arc<Shared>,
+    base: RecordBase,
+    router: Router,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, DroppedConnection> {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(Body::new(body), usize::MAX).await else {
+        base.log(&shared, 0, None, Some("hold-body-lost"));
+        return Err(DroppedConnection);
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let released = shared.holds.hold(HeldWrite {
+        method: base.method.clone(),
+        service: base.service.label().to_string(),
+        path: base.path.clone(),
+        route: base.route.clone(),
+    });
+    let task = tokio::spawn(async move {
+        let Ok(release) = released.await else {
+            base.log(&shared, 0, None, Some("hold-dropped"));
+            return None;
+        };
+        let outcome = if release.apply {
+            let (response, identity) = answer(router, request).await;
+            base.log(
+                &shared,
+                response.status().as_u16(),
+                identity,
+                Some("hold-applied"),
+            );
+            Some(response)
+        } else {
+            base.log(&shared, 0, None, Some("hold-dropped"));
+            None
+        };
+        let _ = release.done.send(());
+        outcome
+    });
+    match task.await {
+        Ok(Some(response)) => Ok(response),
+        _ => Err(DroppedConnection),
+    }
 }

@@ -14,3 +14,6 @@ pub mod state;
 pub use error::{InputError, PhaseError};
 pub use registry::{PHASES, Phase};
 pub use state::Outputs;
+
+/// The version every executable name reports with `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -56,6 +56,8 @@ impl CiToken {
                 github_api::AZURE_TOKEN_EXCHANGE_AUDIENCE,
             )
             .await
+            // The runner masks the request token, not the token it answers with.
+            .inspect(crate::report::mask_in_ci_logs)
             .map_err(|error| error.to_string()),
             CiToken::Variable(name) => env_vars::non_empty(name)
                 .map(Secret::new)

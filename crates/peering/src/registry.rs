@@ -17,6 +17,17 @@ pub enum Phase {
     AwaitActive,
 }
 
+/// What a phase is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseKind {
+    /// A step of the procedure, run in registry order to reach an ACTIVE peering.
+    Procedure,
+    /// Reads and reports; never writes.
+    Inspect,
+    /// Undoes what the procedure made.
+    Undo,
+}
+
 /// A secret or identity a phase reads only from the environment (never a flag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CredentialInput {
@@ -31,6 +42,7 @@ pub struct PhaseSpec {
     pub phase: Phase,
     /// The executable's name, also the action's directory under `actions/`.
     pub name: &'static str,
+    pub kind: PhaseKind,
     /// The steps of Aiven's manual procedure it carries out.
     pub seed_steps: &'static str,
     /// Identities and secrets it reads from the environment.
@@ -103,6 +115,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::PrepareTenant,
         name: "prepare-tenant",
+        kind: PhaseKind::Procedure,
         seed_steps: "1–10",
         credentials: ADMIN,
         command: crate::cli::command_of::<crate::cli::prepare_tenant::Args>,
@@ -111,6 +124,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::RequestPeering,
         name: "request-peering",
+        kind: PhaseKind::Procedure,
         seed_steps: "11–12",
         credentials: REQUEST,
         command: crate::cli::command_of::<crate::cli::request_peering::Args>,
@@ -119,6 +133,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::AcceptPeering,
         name: "accept-peering",
+        kind: PhaseKind::Procedure,
         seed_steps: "13",
         credentials: ACCEPT,
         command: crate::cli::command_of::<crate::cli::accept_peering::Args>,
@@ -127,6 +142,7 @@ pub static PHASES: &[PhaseSpec] = &[
     PhaseSpec {
         phase: Phase::AwaitActive,
         name: "await-active",
+        kind: PhaseKind::Procedure,
         seed_steps: "14",
         credentials: AIVEN,
         command: crate::cli::command_of::<crate::cli::await_active::Args>,
@@ -153,6 +169,14 @@ impl Phase {
         PHASES
             .iter()
             .find(|spec| spec.name == name)
+            .map(|spec| spec.phase)
+    }
+
+    /// The steps of the procedure, in the order they run.
+    pub fn procedure() -> impl Iterator<Item = Phase> {
+        PHASES
+            .iter()
+            .filter(|spec| spec.kind == PhaseKind::Procedure)
             .map(|spec| spec.phase)
     }
 

@@ -383,15 +383,10 @@ pub(super) fn put_peering(
         allow_gateway_transit,
         use_remote_gateways,
         provisioning_state: "Updating".to_string(),
+        // An update never revives a Disconnected peering: only deleting and re-creating does.
         peering_state: existing
             .as_ref()
-            .map(|peering| {
-                if peering.peering_state == "Disconnected" {
-                    "Initiated".to_string()
-                } else {
-                    peering.peering_state.clone()
-                }
-            })
+            .map(|peering| peering.peering_state.clone())
             .unwrap_or_else(|| "Initiated".to_string()),
         etag: existing
             .as_ref()

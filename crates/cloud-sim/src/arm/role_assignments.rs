@@ -194,13 +194,22 @@ pub(super) fn put_role_assignment(
         ));
     }
     let tenant = request.token.tenant_id.clone();
-    let Some(definition) = world.role_definition(&tenant, &role_guid).cloned() else {
-        return Err(arm_error(
+    let role_definition_does_not_exist = || {
+        arm_error(
             StatusCode::BAD_REQUEST,
             "RoleDefinitionDoesNotExist",
             &format!("The specified role definition with ID '{role_guid}' does not exist."),
-        ));
+        )
     };
+    let Some(definition) = world.role_definition(&tenant, &role_guid).cloned() else {
+        return Err(role_definition_does_not_exist());
+    };
+    // A new custom role is not assignable for a while (replication inside Azure RBAC).
+    let delays = &request.shared.delays;
+    let role_replication = delays.drawn(delays.role_definition_replication, &role_guid);
+    if !definition.is_built_in() && definition.created_time + role_replication > SystemTime::now() {
+        return Err(role_definition_does_not_exist());
+    }
     let assignable = definition
         .assignable_scopes
         .iter()
@@ -219,6 +228,11 @@ pub(super) fn put_role_assignment(
     let replicated = principal
         .as_ref()
         .is_some_and(|principal| principal.visible_at <= request.now);
+    // Even with principalType, a brand-new principal can be unknown to Azure RBAC for a moment.
+    let known_to_rbac = principal.as_ref().is_some_and(|principal| {
+        let lag = delays.drawn(delays.assignment_principal_lag, &principal.object_id);
+        principal.created_time + lag <= SystemTime::now()
+    });
     let principal_not_found = || {
         arm_error(
             StatusCode::BAD_REQUEST,
@@ -231,6 +245,7 @@ pub(super) fn put_role_assignment(
     };
     match (&principal, &principal_type) {
         (None, _) => return Err(principal_not_found()),
+        (Some(_), _) if !known_to_rbac => return Err(principal_not_found()),
         (Some(_), None) if !replicated => return Err(principal_not_found()),
         (Some(_), Some(kind)) if kind != "ServicePrincipal" => {
             return Err(arm_error(
@@ -286,7 +301,11 @@ pub(super) fn put_role_assignment(
         role_definition_id,
         principal_id,
         principal_type: Some(principal_type.unwrap_or_else(|| "ServicePrincipal".to_string())),
-        effective_at: request.now + request.shared.delays.role_propagation,
+        effective_at: request.now
+            + request
+                .shared
+                .delays
+                .drawn(request.shared.delays.role_propagation, guid),
         created_time: SystemTime::now(),
     };
     let body = role_assignment_json(&assignment);

@@ -212,8 +212,13 @@ fn new_application(
     changes: ApplicationChanges,
     unique_name: Option<String>,
 ) -> Application {
+    let object_id = new_guid();
+    let replication_lag = request
+        .shared
+        .delays
+        .drawn(request.shared.delays.graph_replication_lag, &object_id);
     Application {
-        object_id: new_guid(),
+        object_id,
         app_id: new_guid(),
         tenant_id: request.tenant_id().to_string(),
         display_name,
@@ -225,7 +230,7 @@ fn new_application(
         password_credentials: Vec::new(),
         federated_identity_credentials: Vec::new(),
         owner_principal_ids: vec![request.caller.token.service_principal_id.clone()],
-        visible_at: request.now + request.shared.delays.graph_replication_lag,
+        visible_at: request.now + replication_lag,
         created_time: SystemTime::now(),
         lagging_service_principal_attempts: 0,
     }

@@ -113,7 +113,11 @@ pub(super) fn add_password(
         hint: secret_text[..3].to_string(),
         start_time,
         end_time,
-        usable_at: request.now + request.shared.delays.password_propagation,
+        usable_at: request.now
+            + request
+                .shared
+                .delays
+                .drawn(request.shared.delays.password_propagation, &secret_text),
         secret_sha256: sha256(&secret_text),
     };
     let mut body = password_credential_json(&credential);
@@ -127,7 +131,7 @@ pub(super) fn add_password(
             )),
         );
     }
-    world.remember_secret(&secret_text);
+    world.remember_secret(crate::world::SecretKind::Password, &secret_text);
     if let Some(stored) = world
         .applications
         .iter_mut()

@@ -215,7 +215,11 @@ pub(super) fn create_service_principal(
         app_owner_tenant_id: application.tenant_id.clone(),
         account_enabled,
         directory_roles: Vec::new(),
-        visible_at: request.now + request.shared.delays.graph_replication_lag,
+        visible_at: request.now
+            + request.shared.delays.drawn(
+                request.shared.delays.graph_replication_lag,
+                &format!("service principal {}", application.app_id),
+            ),
         created_time: SystemTime::now(),
     };
     let body = service_principal_json(request.shared, world, &principal, true);

@@ -192,6 +192,7 @@ fn grant_user_application(
             && assignment.scope.eq_ignore_ascii_case(aiven_network_id)
     });
     if !already {
+        let propagation = delays.drawn(delays.role_propagation, &principal_id);
         world.role_assignments.push(RoleAssignment {
             name: new_guid(),
             tenant_id: aiven_tenant_id,
@@ -202,7 +203,7 @@ fn grant_user_application(
             ),
             principal_id,
             principal_type: Some("ServicePrincipal".to_string()),
-            effective_at: now + delays.role_propagation,
+            effective_at: now + propagation,
             created_time: SystemTime::now(),
         });
     }
@@ -249,8 +250,14 @@ fn drive_one(
     let elapsed = now.saturating_duration_since(connection.state_since);
     let peering_name = format!("aiven-{}", connection.id);
     let mut updated = connection.clone();
+    // Each connection draws its own delays, so its checks race role propagation both ways.
+    let drawn = |delay, what: &str| delays.drawn(delay, &format!("{} {what}", connection.id));
+    let pending_peer_delay = drawn(delays.aiven_pending_peer_delay, "pending peer");
+    let grant_lag = drawn(delays.aiven_grant_lag, "grant");
+    let active_delay = drawn(delays.aiven_active_delay, "active");
+    let delete_delay = drawn(delays.aiven_delete_delay, "delete");
     match connection.state.as_str() {
-        "APPROVED" if elapsed >= delays.aiven_pending_peer_delay => {
+        "APPROVED" if elapsed >= pending_peer_delay => {
             match check_connection(world, &vpc, &connection, now) {
                 Verdict::Invalid(message) => {
                     set_state(
@@ -274,7 +281,7 @@ fn drive_one(
                         pending_peer_info(world, &vpc),
                         now,
                     );
-                    if delays.aiven_grant_lag.is_zero() {
+                    if grant_lag.is_zero() {
                         grant_user_application(world, delays, &updated, &aiven_network_id, now);
                         updated.grant_done = true;
                     }
@@ -282,15 +289,13 @@ fn drive_one(
             }
         }
         "PENDING_PEER" => {
-            if !updated.grant_done && elapsed >= delays.aiven_grant_lag {
+            if !updated.grant_done && elapsed >= grant_lag {
                 grant_user_application(world, delays, &updated, &aiven_network_id, now);
                 updated.grant_done = true;
             }
             if user_side_exists(world, &updated, &aiven_network_id) {
                 let seen_at = *updated.user_side_seen_at.get_or_insert(now);
-                if updated.grant_done
-                    && now.saturating_duration_since(seen_at) >= delays.aiven_active_delay
-                {
+                if updated.grant_done && now.saturating_duration_since(seen_at) >= active_delay {
                     set_state(
                         &mut updated,
                         "ACTIVE",
@@ -321,7 +326,7 @@ fn drive_one(
             } else {
                 // The user side went away: Aiven notices, recreates its side and waits again.
                 let seen_at = *updated.disconnected_seen_at.get_or_insert(now);
-                if now.saturating_duration_since(seen_at) >= delays.aiven_pending_peer_delay {
+                if now.saturating_duration_since(seen_at) >= pending_peer_delay {
                     if let Some(user_network) = user_network_id(world, &updated) {
                         remove_peering(world, &aiven_network_id, &peering_name);
                         put_provisioned_peering(
@@ -349,7 +354,7 @@ fn drive_one(
                 }
             }
         }
-        "DELETING" if elapsed >= delays.aiven_delete_delay => {
+        "DELETING" if elapsed >= delete_delay => {
             if let Some(name) = &updated.aiven_peering_name {
                 remove_peering(world, &aiven_network_id, name);
             }
@@ -362,7 +367,7 @@ fn drive_one(
             );
         }
         "DELETED"
-            if elapsed >= delays.aiven_delete_delay
+            if elapsed >= delete_delay
                 && connection.listed_until.is_none_or(|until| now >= until) =>
         {
             world.aiven_projects[project_index].vpcs[vpc_index]

@@ -357,6 +357,8 @@ pub struct GithubState {
     pub repositories: Vec<GithubRepository>,
     pub token: String,
     pub readonly_token: String,
+    /// May read Actions secrets' names and public keys, not write them.
+    pub secrets_read_token: String,
     pub oidc_request_token: String,
     /// `sub` of the OIDC tokens the simulator issues for GitHub Actions.
     pub oidc_subject: String,
@@ -376,6 +378,19 @@ pub struct IssuedToken {
     pub audience: Audience,
     pub issued_at: Instant,
     pub expires_at: Instant,
+}
+
+/// What kind of secret the simulator issued (for the leak scans' self-checks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SecretKind {
+    /// Seeded at start: the admin client secret, the Aiven token, the GitHub tokens.
+    Seeded,
+    /// An access token from the token endpoint.
+    AccessToken,
+    /// An application password (`addPassword`'s `secretText`).
+    Password,
+    /// An OIDC token: GitHub Actions' or a GitLab `id_tokens` JWT.
+    OidcToken,
 }
 
 /// Ids of the seeded objects.
@@ -415,8 +430,9 @@ pub struct World {
     pub github: GithubState,
     pub tokens: HashMap<String, IssuedToken>,
     pub fixtures: Fixtures,
-    /// Every secret value issued or seeded (for leak scans); never in the snapshot.
-    pub issued_secrets: Vec<String>,
+    /// Every secret value issued or seeded, with its kind (for leak scans); never in the
+    /// snapshot.
+    pub issued_secrets: Vec<(SecretKind, String)>,
     /// Key of the HS256 signatures of the simulator's OIDC tokens.
     pub(crate) jwt_key: Vec<u8>,
 }
@@ -529,7 +545,7 @@ impl World {
         self.github.oidc_subject = subject.to_string();
     }
 
-    pub(crate) fn remember_secret(&mut self, secret: &str) {
-        self.issued_secrets.push(secret.to_string());
+    pub(crate) fn remember_secret(&mut self, kind: SecretKind, secret: &str) {
+        self.issued_secrets.push((kind, secret.to_string()));
     }
 }

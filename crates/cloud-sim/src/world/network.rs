@@ -69,9 +69,6 @@ pub(crate) fn complete_operations(world: &mut World, now: Instant) {
                         .find(|candidate| candidate.name == operation.peering_name)
                     {
                         peering.provisioning_state = "Succeeded".to_string();
-                        if peering.peering_state == "Disconnected" {
-                            peering.peering_state = "Initiated".to_string();
-                        }
                     }
                 }
                 OperationKind::DeletePeering => {

@@ -12,9 +12,9 @@ use super::model::{
     AIVEN_APP_ID, APPLICATION_ADMINISTRATOR, AivenProject, Application, CONTRIBUTOR_ROLE_ID,
     Fixtures, GithubEnvironment, GithubRepository, GithubState, NETWORK_CONTRIBUTOR_ROLE_ID,
     OWNER_ROLE_ID, PEER_ACTION, PasswordCredential, Permission, ProjectVpc, READER_ROLE_ID,
-    ResourceGroup, RoleAssignment, RoleDefinition, SecretBox, ServicePrincipal, Subscription,
-    Tenant, USER_ACCESS_ADMINISTRATOR_ROLE_ID, VirtualNetwork, World, new_guid, random_secret,
-    sha256, virtual_network_id,
+    ResourceGroup, RoleAssignment, RoleDefinition, SecretBox, SecretKind, ServicePrincipal,
+    Subscription, Tenant, USER_ACCESS_ADMINISTRATOR_ROLE_ID, VirtualNetwork, World, new_guid,
+    random_secret, sha256, virtual_network_id,
 };
 
 /// What `seed_world` returns beside the world: the values that only the ready line carries.
@@ -326,6 +326,10 @@ pub(crate) fn seed_world(start: Instant, preset: TenantPreset) -> (World, SeedSe
             random_secret(60).replace(['-', '~', '.'], "x")
         ),
         readonly_token: format!("ghs_{}", random_secret(36).replace(['-', '~', '.'], "x")),
+        secrets_read_token: format!(
+            "github_pat_{}",
+            random_secret(60).replace(['-', '~', '.'], "x")
+        ),
         oidc_request_token: random_secret(48),
         oidc_subject: "repo:acme/infra:environment:production".to_string(),
     };
@@ -334,13 +338,17 @@ pub(crate) fn seed_world(start: Instant, preset: TenantPreset) -> (World, SeedSe
     let mut jwt_key = vec![0u8; 32];
     rand::thread_rng().fill(jwt_key.as_mut_slice());
 
-    let issued_secrets = vec![
+    let issued_secrets = [
         admin_client_secret.clone(),
         aiven_token.clone(),
         github.token.clone(),
         github.readonly_token.clone(),
+        github.secrets_read_token.clone(),
         github.oidc_request_token.clone(),
-    ];
+    ]
+    .into_iter()
+    .map(|secret| (SecretKind::Seeded, secret))
+    .collect();
 
     let fixtures = Fixtures {
         user_tenant_id,

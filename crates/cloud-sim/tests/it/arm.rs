@@ -605,3 +605,72 @@ async fn peering_bodies_are_validated() {
     assert_eq!(unknown_route.status, StatusCode::NOT_FOUND);
     assert!(unknown_route.body["error"]["code"].is_string());
 }
+
+#[tokio::test]
+async fn a_brand_new_principal_is_unknown_to_assignments_even_with_its_type() {
+    let mut delays = cloud_sim::Delays::zero();
+    delays.assignment_principal_lag = Duration::from_millis(500);
+    let test = start_with(delays).await;
+    let graph_token = test.admin_token("graph").await;
+    let arm_token = test.admin_token("arm").await;
+    let ready = test.ready().clone();
+    let principal = test
+        .graph(
+            Method::POST,
+            "/servicePrincipals",
+            &graph_token,
+            Some(json!({"appId": cloud_sim::AIVEN_APP_ID})),
+        )
+        .await;
+    let principal_id = principal.body["id"].as_str().unwrap().to_string();
+    let url = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments/{}?{AUTHORIZATION}",
+        ready.vnet_id,
+        uuid::Uuid::new_v4()
+    );
+    let body = json!({"properties": {
+        "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", ready.subscription_id, cloud_sim::READER_ROLE_ID),
+        "principalId": principal_id,
+        "principalType": "ServicePrincipal",
+    }});
+    let young = test
+        .arm(Method::PUT, &url, &arm_token, Some(body.clone()))
+        .await;
+    assert_arm_error(&young, StatusCode::BAD_REQUEST, "PrincipalNotFound");
+    test.wait(Duration::from_millis(500)).await;
+    let later = test.arm(Method::PUT, &url, &arm_token, Some(body)).await;
+    assert_eq!(later.status, StatusCode::CREATED, "{}", later.body);
+}
+
+#[tokio::test]
+async fn a_role_assignment_right_after_the_roles_put_finds_no_role() {
+    let mut delays = cloud_sim::Delays::zero();
+    delays.role_definition_replication = Duration::from_secs(5);
+    let test = start_with(delays).await;
+    let arm_token = test.admin_token("arm").await;
+    let ready = test.ready().clone();
+    let subscription_scope = format!("/subscriptions/{}", ready.subscription_id);
+    let role_guid = uuid::Uuid::new_v4().to_string();
+    let role = test
+        .arm(Method::PUT, &format!("{subscription_scope}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}?{AUTHORIZATION}"), &arm_token,
+            Some(json!({"properties": {"roleName": "fresh", "type": "CustomRole",
+                "permissions": [{"actions": [cloud_sim::PEER_ACTION]}], "assignableScopes": [subscription_scope]}})))
+        .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.body);
+    let url = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments/{}?{AUTHORIZATION}",
+        ready.vnet_id,
+        uuid::Uuid::new_v4()
+    );
+    let body = json!({"properties": {
+        "roleDefinitionId": format!("{subscription_scope}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"),
+        "principalId": test.sim.with_world(|world| world.fixtures.admin_service_principal_id.clone()),
+        "principalType": "ServicePrincipal",
+    }});
+    let refused = test.arm(Method::PUT, &url, &arm_token, Some(body)).await;
+    assert_arm_error(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "RoleDefinitionDoesNotExist",
+    );
+}

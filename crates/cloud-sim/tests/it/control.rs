@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use cloud_sim::{FailMode, Faults};
+use cloud_sim::{FailMode, Faults, WriteSelector};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -282,4 +282,134 @@ async fn control_listener_serves_state_requests_and_faults() {
             .iter()
             .any(|record| record["status"] == 429)
     );
+}
+
+#[tokio::test]
+async fn a_held_write_waits_for_the_test_then_applies_or_vanishes() {
+    let test = start_instant().await;
+    let token = test.admin_token("graph").await;
+    let count_apps = |name: &'static str| {
+        test.sim.state()["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|application| application["displayName"] == name)
+            .count()
+    };
+    for (apply, name) in [(true, "kept"), (false, "lost")] {
+        test.sim.set_faults(Faults {
+            hold_write: Some(WriteSelector {
+                method: Some("POST".into()),
+                route: Some("/v1.0/applications".into()),
+                occurrence: 2,
+                ..WriteSelector::default()
+            }),
+            ..Faults::default()
+        });
+        let first = test
+            .graph(
+                Method::POST,
+                "/applications",
+                &token,
+                Some(json!({"displayName": "first"})),
+            )
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED, "the first match passes");
+        let client = test.client.clone();
+        let url = format!("{}/v1.0/applications", test.ready().graph);
+        let bearer = token.clone();
+        // The client gives up (a killed process) while its write is held.
+        let request = tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(bearer)
+                .json(&json!({"displayName": name}))
+                .send()
+                .await
+        });
+        let held = test.sim.held_write().await;
+        assert_eq!(
+            (held.method.as_str(), held.route.as_str()),
+            ("POST", "/v1.0/applications")
+        );
+        assert_eq!(
+            count_apps(name),
+            0,
+            "nothing happens while the write is held"
+        );
+        request.abort();
+        let released = test.sim.release_held_write(apply).await;
+        assert_eq!(released, Some(held));
+        assert_eq!(count_apps(name), usize::from(apply));
+        let fault = if apply {
+            "hold-applied"
+        } else {
+            "hold-dropped"
+        };
+        assert!(
+            test.sim
+                .requests()
+                .iter()
+                .any(|record| record.fault.as_deref() == Some(fault)
+                    && record.route == "/v1.0/applications")
+        );
+        assert_eq!(
+            test.sim.release_held_write(true).await,
+            None,
+            "released once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn token_requests_are_faulted_only_when_asked() {
+    let test = start_instant().await;
+    let ready = test.ready().clone();
+    test.sim.set_faults(Faults {
+        rate_503: 1.0,
+        ..Faults::default()
+    });
+    let spared = test
+        .secret_token(
+            &ready.user_tenant_id,
+            &ready.admin_client_id,
+            &ready.admin_client_secret,
+            &ready.resource_manager,
+        )
+        .await;
+    assert_eq!(spared.status, StatusCode::OK, "{}", spared.body);
+    test.sim.set_faults(Faults {
+        rate_503: 1.0,
+        token_faults: true,
+        ..Faults::default()
+    });
+    let refused = test
+        .secret_token(
+            &ready.user_tenant_id,
+            &ready.admin_client_id,
+            &ready.admin_client_secret,
+            &ready.resource_manager,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        refused.body["error"], "temporarily_unavailable",
+        "{}",
+        refused.body
+    );
+    let oidc = test
+        .client
+        .get(&ready.github_oidc_request_url)
+        .bearer_auth(&ready.github_oidc_request_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oidc.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let token_writes = test
+        .sim
+        .requests()
+        .iter()
+        .filter(|record| record.service == "identity" && record.write)
+        .count();
+    assert_eq!(token_writes, 0, "token requests are never writes");
 }

@@ -301,17 +301,29 @@ impl TestSim {
         principal_id: &str,
     ) -> Answer {
         let subscription = &self.ready().subscription_id;
-        self.arm(
-            Method::PUT,
-            &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01", uuid::Uuid::new_v4()),
-            arm_token,
-            Some(json!({"properties": {
-                "roleDefinitionId": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"),
-                "principalId": principal_id,
-                "principalType": "ServicePrincipal",
-            }})),
-        )
-        .await
+        let started = Instant::now();
+        loop {
+            let answer = self.arm(
+                Method::PUT,
+                &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01", uuid::Uuid::new_v4()),
+                arm_token,
+                Some(json!({"properties": {
+                    "roleDefinitionId": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"),
+                    "principalId": principal_id,
+                    "principalType": "ServicePrincipal",
+                }})),
+            )
+            .await;
+            // A principal or custom role made moments ago is unknown to RBAC for a while, as
+            // in Azure: clients retry.
+            let lagging = answer.status == StatusCode::BAD_REQUEST
+                && ["PrincipalNotFound", "RoleDefinitionDoesNotExist"]
+                    .contains(&answer.body["error"]["code"].as_str().unwrap_or_default());
+            if !lagging || started.elapsed() > Duration::from_secs(10) {
+                return answer;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 

@@ -88,7 +88,13 @@ pub(super) async fn ensure_assignment(
                 Ok(None) => Step::retry(PhaseError::from(error)),
                 Err(error) => Step::Fail(error),
             },
-            Err(error) if error.is(400, "PrincipalNotFound") => {
+            // A principal created moments ago can be unknown to Azure RBAC even with
+            // principalType, and a custom role created moments ago is not assignable yet; the
+            // ids come from the API itself, so both are replication lag.
+            Err(error)
+                if error.is(400, "PrincipalNotFound")
+                    || error.is(400, "RoleDefinitionDoesNotExist") =>
+            {
                 Step::retry(PhaseError::from(error))
             }
             Err(error) => Step::Fail(PhaseError::from(error)),
