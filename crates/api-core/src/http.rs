@@ -254,7 +254,6 @@ mod tests {
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-3", now), None);
     }
-    }
 
     /// Which first answers `execute` retries, per method: `yes` means a second attempt is sent.
     /// A 500, a 502 or 504 from a gateway, or a lost answer may hide a write that happened, so

@@ -30,10 +30,10 @@ fn time_of(text: Option<&str>) -> Option<SystemTime> {
 
 /// The password the secret most likely holds: the newest of ours minted no later than the
 /// secret's last write.
-fn held_password<'a>(
-    ours: &'a [PasswordCredential],
+fn held_password(
+    ours: &[PasswordCredential],
     secret_updated: Option<SystemTime>,
-) -> Option<&'a PasswordCredential> {
+) -> Option<&PasswordCredential> {
     let updated = secret_updated?;
     ours.iter()
         .filter(|password| {
