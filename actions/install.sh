@@ -159,6 +159,13 @@ elif [ "$pinned" = true ]; then
   extract "$staging/$archive" "$staging"
   rm -rf "$bin_dir"
   mv "$staging/aiven-azure-peering-$target" "$bin_dir"
+  if [ -f "$bin_dir/phase-names.txt" ]; then
+    # Windows archives hold one executable and its names (a zip holds no links): one copy per
+    # name, so that each phase answers to its own name.
+    while IFS= read -r name; do
+      if [ -n "$name" ]; then cp "$bin_dir/aiven-azure-peering$exe" "$bin_dir/$name$exe"; fi
+    done <"$bin_dir/phase-names.txt"
+  fi
   installed="$(version_of "$bin_dir/$probe$exe")"
   if [ "$installed" != "$wanted" ]; then
     rm -rf "$bin_dir"

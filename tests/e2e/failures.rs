@@ -217,17 +217,7 @@ pub fn disconnect_the_user_side(harness: &Harness) {
 
 /// A short-lived password an accept-peering run minted before it was killed, long expired.
 pub fn leave_an_ephemeral_password(harness: &Harness) {
-    let ready = harness.ready().clone();
-    harness.sim.with_world(|world| {
-        let app = world
-            .applications
-            .iter_mut()
-            .find(|app| {
-                app.tenant_id == ready.user_tenant_id
-                    && app.app_id != ready.admin_client_id
-                    && app.app_id != ready.aiven_app_id
-            })
-            .expect("the user's app");
+    harness.with_the_new_app(|app| {
         let now = SystemTime::now();
         app.password_credentials.push(PasswordCredential {
             key_id: uuid_of_time(now),

@@ -3,6 +3,8 @@
 //! environment contract, and keeps every byte they print for leak scans.
 
 pub mod github_runner;
+pub mod process;
+pub mod seed_replay;
 pub mod summary;
 pub mod tools;
 
@@ -236,9 +238,33 @@ impl<'a> Phase<'a> {
         }
     }
 
+    /// Runs the binary measured (wall time and peak RSS, see [`process::run_measured`]); keeps
+    /// what it printed like [`Phase::run`].
+    pub async fn run_measured(self) -> (Run, process::Measured) {
+        let mut command = self.std_command();
+        let measured = tokio::task::spawn_blocking(move || process::run_measured(&mut command))
+            .await
+            .expect("the measuring thread runs")
+            .expect("the step binary starts");
+        let run = Run {
+            code: measured.code,
+            stdout: measured.stdout.clone(),
+            stderr: measured.stderr.clone(),
+        };
+        self.harness.keep_printed(&self.name, &self.args, &run);
+        (run, measured)
+    }
+
+    /// [`Phase::std_command`] as a tokio command that is killed when dropped.
+    fn command(&self) -> tokio::process::Command {
+        let mut command = tokio::process::Command::from(self.std_command());
+        command.kill_on_drop(true);
+        command
+    }
+
     /// The command line of the binary, with `HOME` and `TMPDIR` inside the scratch directory so
     /// the leak scan sees everything it writes.
-    fn command(&self) -> tokio::process::Command {
+    fn std_command(&self) -> std::process::Command {
         let program =
             self.harness
                 .binaries
@@ -248,7 +274,7 @@ impl<'a> Phase<'a> {
             "{} is not built: run the tests with `cargo test --workspace` (or `cargo build -p peering --bins` first)",
             program.display()
         );
-        let mut command = tokio::process::Command::new(&program);
+        let mut command = std::process::Command::new(&program);
         command.env_clear();
         if let Ok(value) = std::env::var("PATH") {
             command.env("PATH", value);
@@ -269,7 +295,6 @@ impl<'a> Phase<'a> {
         command
             .args(&self.args)
             .current_dir(self.harness.dir.path());
-        command.kill_on_drop(true);
         command
     }
 }
@@ -470,11 +495,81 @@ impl Harness {
         self.procedure_phase(peering::Phase::AwaitActive)
     }
 
+    /// `status` for the seeded VNet and Aiven project, with the state file.
+    pub fn status(&self) -> Phase<'_> {
+        let ready = self.ready();
+        self.phase("status").args([
+            "--subscription-id".to_string(),
+            ready.subscription_id.clone(),
+            "--resource-group".to_string(),
+            ready.resource_group.clone(),
+            "--vnet-name".to_string(),
+            ready.vnet_name.clone(),
+            "--project".to_string(),
+            ready.aiven_project.clone(),
+            "--state".to_string(),
+            self.state_file().display().to_string(),
+        ])
+    }
+
+    /// `teardown` with the state file.
+    pub fn teardown(&self) -> Phase<'_> {
+        self.phase("teardown").args([
+            "--poll-interval".to_string(),
+            self.poll_interval.clone(),
+            "--state".to_string(),
+            self.state_file().display().to_string(),
+        ])
+    }
+
     /// Runs the procedure's phases in order, each required to succeed.
     pub async fn run_procedure(&self) {
         for phase in peering::Phase::procedure() {
             self.procedure_phase(phase).run().await.assert_success();
         }
+    }
+
+    /// Runs the step binaries from `directory` instead (the bench measures release builds).
+    pub fn use_binaries_from(&mut self, directory: PathBuf) {
+        self.binaries = directory;
+    }
+
+    /// Runs `look` on the one app registration the runs made (the busy tenant holds hundreds
+    /// of other people's); panics when there is none or several.
+    pub fn with_the_new_app<T>(&self, look: impl FnOnce(&mut cloud_sim::Application) -> T) -> T {
+        let baseline = &self.baseline;
+        self.sim.with_world(|world| {
+            let mut made: Vec<&mut cloud_sim::Application> = world
+                .applications
+                .iter_mut()
+                .filter(|app| !baseline.applications.contains(&app.object_id))
+                .collect();
+            assert_eq!(made.len(), 1, "the runs made one app registration");
+            look(made.remove(0))
+        })
+    }
+
+    /// Changes the Aiven connections of the seeded VNet that are not `DELETED` (the busy tenant
+    /// lists a `DELETED` one for the same VNet first, and other VNets' connections beside it).
+    pub fn with_live_connections(&self, change: impl Fn(&mut cloud_sim::PeeringConnection)) {
+        let ready = self.ready().clone();
+        self.sim.with_world(|world| {
+            for connection in world
+                .aiven_projects
+                .iter_mut()
+                .flat_map(|project| project.vpcs.iter_mut())
+                .flat_map(|vpc| vpc.peering_connections.iter_mut())
+                .filter(|connection| {
+                    connection
+                        .peer_cloud_account
+                        .eq_ignore_ascii_case(&ready.subscription_id)
+                        && connection.peer_vpc.eq_ignore_ascii_case(&ready.vnet_name)
+                        && connection.state != "DELETED"
+                })
+            {
+                change(connection);
+            }
+        });
     }
 
     /// Keeps text printed by something else (a CI runner running the binaries) for the leak scan.

@@ -1,7 +1,7 @@
 //! `cargo xtask codegen`: the GitHub Actions of the phases (`actions/<phase>/action.yml`),
 //! generated from the clap definitions so that inputs never drift from the binaries' flags, and
-//! README's list of outputs, generated from the output table. `--check` fails when the files on
-//! disk differ (the test suite runs it).
+//! README's list of outputs, generated from the output table, and `docs/errors.md`, generated
+//! from the error catalog. `--check` fails when the files on disk differ (the test suite runs it).
 
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
@@ -83,7 +83,10 @@ pub fn action_yaml(spec: &peering::registry::PhaseSpec) -> String {
             credential.variable.to_string(),
         ));
     }
-    let _ = writeln!(text, "outputs:");
+    // An empty `outputs:` is null, which the action schema refuses.
+    if spec.phase.outputs().next().is_some() {
+        let _ = writeln!(text, "outputs:");
+    }
     for output in spec.phase.outputs() {
         let name = output.name;
         let _ = writeln!(text, "  {name}:");
@@ -169,6 +172,10 @@ pub fn run(check: bool) -> Result<()> {
     let readme = root.join("README.md");
     let current_readme = std::fs::read_to_string(&readme).context("read README.md")?;
     generated.push((readme, readme_with_outputs(&current_readme)?));
+    generated.push((
+        root.join("docs").join("errors.md"),
+        peering::catalog::markdown(),
+    ));
     let mut stale = Vec::new();
     for (path, wanted) in generated {
         let current = std::fs::read_to_string(&path).unwrap_or_default();

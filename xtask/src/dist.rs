@@ -111,6 +111,9 @@ pub struct Packaged {
     pub size: u64,
 }
 
+/// In a Windows archive, the phase names install.sh copies the executable to, one per line.
+pub const WINDOWS_NAMES_FILE: &str = "phase-names.txt";
+
 /// Packages `executable` as the archive of `target` in `out`, writes its `.sha256` and rewrites
 /// the combined checksum file. The same code serves release builds and the tests' debug builds.
 pub fn package(executable: &Path, target: &str, out: &Path) -> Result<Packaged> {
@@ -134,20 +137,26 @@ pub fn package(executable: &Path, target: &str, out: &Path) -> Result<Packaged> 
             contents: &contents,
         },
     ];
-    for name in phase_names() {
-        let path = format!("{top}/{name}{suffix}");
-        members.push(if is_windows(target) {
-            Member::File {
-                path,
-                executable: true,
-                contents: &contents,
-            }
-        } else {
-            Member::Symlink {
-                path,
-                target: EXECUTABLE.to_string(),
-            }
+    // A zip cannot hold links, and a copy per name would make the Windows archive several
+    // times the 5 MB budget: it holds the list of names instead, and install.sh makes the
+    // copies on the runner.
+    let names_list: String = phase_names()
+        .iter()
+        .map(|name| format!("{name}\n"))
+        .collect();
+    if is_windows(target) {
+        members.push(Member::File {
+            path: format!("{top}/{WINDOWS_NAMES_FILE}"),
+            executable: false,
+            contents: names_list.as_bytes(),
         });
+    } else {
+        for name in phase_names() {
+            members.push(Member::Symlink {
+                path: format!("{top}/{name}{suffix}"),
+                target: EXECUTABLE.to_string(),
+            });
+        }
     }
     for (name, text) in &documents {
         members.push(Member::File {
@@ -440,7 +449,7 @@ mod tests {
     }
 
     #[test]
-    fn a_windows_package_holds_copies_named_exe() {
+    fn a_windows_package_holds_one_executable_and_the_names_install_sh_copies_it_to() {
         let directory = tempfile::tempdir().unwrap();
         let executable = directory.path().join("tool.exe");
         std::fs::write(&executable, b"MZ stand-in").unwrap();
@@ -449,12 +458,25 @@ mod tests {
         let mut archive =
             zip::ZipArchive::new(std::fs::File::open(&packaged.path).unwrap()).unwrap();
         let top = format!("{EXECUTABLE}-{target}");
-        for name in phase_names().into_iter().chain([EXECUTABLE]) {
-            let mut member = archive.by_name(&format!("{top}/{name}.exe")).unwrap();
+        let mut read = |name: &str| {
+            let mut member = archive.by_name(&format!("{top}/{name}")).unwrap();
             let mut contents = Vec::new();
             std::io::Read::read_to_end(&mut member, &mut contents).unwrap();
-            assert_eq!(contents, b"MZ stand-in", "{name}");
-        }
+            contents
+        };
+        assert_eq!(read(&format!("{EXECUTABLE}.exe")), b"MZ stand-in");
+        let names = String::from_utf8(read(WINDOWS_NAMES_FILE)).unwrap();
+        assert_eq!(names.lines().collect::<Vec<_>>(), phase_names());
+        let executables = archive
+            .file_names()
+            .filter(|name| name.ends_with(".exe"))
+            .count();
+        assert_eq!(executables, 1, "one executable, not a copy per name");
+        let install = std::fs::read_to_string(crate::root().join("actions/install.sh")).unwrap();
+        assert!(
+            install.contains(WINDOWS_NAMES_FILE),
+            "install.sh makes the copies from {WINDOWS_NAMES_FILE}"
+        );
     }
 }
 

@@ -4,6 +4,10 @@
 //! An attempt answers [`Step::Done`], [`Step::Retry`] (with the error that made it retry, kept
 //! to be reported if time runs out) or [`Step::Fail`]. There is no sleep after the last attempt:
 //! when the next sleep would end past the deadline, the wait ends with the last real error.
+//!
+//! Every wait reports its progress in one place, the way Terraform does: the first time it has
+//! to wait again, and then at most every [`Wait::report_every`], it logs "still waiting for …
+//! (1m0s elapsed), next check in 10s, giving up in 14m0s".
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -35,7 +39,12 @@ pub struct Wait {
     pub interval: Duration,
     /// The pause grows by half each time, up to this.
     pub max_interval: Duration,
+    /// The least time between two progress lines of this wait.
+    pub report_every: Duration,
 }
+
+/// How often a long wait says it is still waiting, unless told otherwise.
+pub const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 impl Wait {
     pub fn new(what: impl Into<String>, timeout: Duration, interval: Duration) -> Self {
@@ -44,6 +53,7 @@ impl Wait {
             timeout,
             interval,
             max_interval: interval.max(Duration::from_secs(15)),
+            report_every: REPORT_EVERY,
         }
     }
 
@@ -87,6 +97,7 @@ where
     let deadline = started + wait.timeout;
     let mut interval = wait.interval;
     let mut number = 0;
+    let mut last_report: Option<Instant> = None;
     loop {
         number += 1;
         let step = attempt(Attempt {
@@ -99,13 +110,21 @@ where
             Step::Fail(error) => return Err(WaitError::Failed(error)),
             Step::Retry { error, after } => {
                 let pause = after.unwrap_or(interval).max(Duration::from_millis(1));
-                if Instant::now() + pause > deadline {
+                let now = Instant::now();
+                if now + pause > deadline {
                     return Err(WaitError::TimedOut {
                         what: wait.what.clone(),
                         elapsed: started.elapsed(),
                         attempts: number,
                         last: error,
                     });
+                }
+                if last_report.is_none_or(|reported| now - reported >= wait.report_every) {
+                    last_report = Some(now);
+                    tracing::info!(
+                        "{}",
+                        progress_line(&wait.what, now - started, pause, deadline - now)
+                    );
                 }
                 tokio::time::sleep(pause).await;
                 interval = (interval.mul_f64(1.5)).min(wait.max_interval);
@@ -114,9 +133,56 @@ where
     }
 }
 
+/// One progress line of a wait: "still waiting for {what} (1m0s elapsed), next check in 10s,
+/// giving up in 14m0s".
+pub fn progress_line(
+    what: &str,
+    elapsed: Duration,
+    next_check: Duration,
+    giving_up_in: Duration,
+) -> String {
+    format!(
+        "still waiting for {what} ({} elapsed), next check in {}, giving up in {}",
+        short_duration(elapsed),
+        short_duration(next_check),
+        short_duration(giving_up_in)
+    )
+}
+
+/// A duration as people read it in a log: `250ms`, `10s`, `1m0s`, `1h2m3s` (whole seconds
+/// from one second on).
+pub fn short_duration(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        return format!("{}ms", duration.as_millis());
+    }
+    let seconds = duration.as_secs();
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds}s"),
+        (0, _) => format!("{minutes}m{seconds}s"),
+        _ => format!("{hours}h{minutes}m{seconds}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_reads_like_terraform() {
+        assert_eq!(
+            progress_line(
+                "the peering connection to become ACTIVE",
+                Duration::from_secs(60),
+                Duration::from_secs(10),
+                Duration::from_secs(14 * 60)
+            ),
+            "still waiting for the peering connection to become ACTIVE (1m0s elapsed), next check in 10s, giving up in 14m0s"
+        );
+        assert_eq!(short_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(short_duration(Duration::from_millis(10_900)), "10s");
+        assert_eq!(short_duration(Duration::from_secs(3723)), "1h2m3s");
+    }
 
     #[tokio::test]
     async fn returns_the_last_error_without_sleeping_past_the_deadline() {

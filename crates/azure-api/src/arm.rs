@@ -513,6 +513,42 @@ impl Arm {
         }});
         self.json(Method::PUT, url, Some(body)).await
     }
+
+    /// A role definition by its resource id; `None` if it does not exist.
+    pub async fn role_definition_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<RoleDefinition>, AzureError> {
+        let url = self.url(id, api_version::AUTHORIZATION, &[])?;
+        self.optional(url).await
+    }
+
+    /// Every role assignment that applies at, above or below a scope (every page).
+    pub async fn role_assignments_at(
+        &self,
+        scope: &str,
+    ) -> Result<Vec<RoleAssignment>, AzureError> {
+        let url = self.url(
+            &format!("{scope}/providers/Microsoft.Authorization/roleAssignments"),
+            api_version::AUTHORIZATION,
+            &[],
+        )?;
+        self.list(url).await
+    }
+
+    /// Deletes a role assignment or a role definition by its resource id; one already gone is
+    /// not an error (ARM answers 204 for it).
+    pub async fn delete_authorization_object(&self, id: &str) -> Result<(), AzureError> {
+        let url = self.url(id, api_version::AUTHORIZATION, &[])?;
+        let shown = crate::wire::display_url(&url);
+        let response = self.call(Method::DELETE, url, None, Vec::new()).await?;
+        let status = response.status().as_u16();
+        if response.status().is_success() || status == 404 {
+            Ok(())
+        } else {
+            Err(crate::wire::api_error("DELETE", &shown, response).await)
+        }
+    }
 }
 
 fn operation_url(response: &reqwest::Response) -> Option<Url> {

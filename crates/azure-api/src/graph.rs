@@ -360,9 +360,32 @@ impl Graph {
         .await
     }
 
-    /// Deletes an application (used by tests and clean-up tooling).
+    /// Deletes an application; one already gone is not an error.
     pub async fn delete_application(&self, object_id: &str) -> Result<(), AzureError> {
-        let url = self.url(&format!("/applications/{object_id}"), &[])?;
+        self.delete(&format!("/applications/{object_id}")).await
+    }
+
+    /// Deletes a service principal; one already gone is not an error.
+    pub async fn delete_service_principal(&self, object_id: &str) -> Result<(), AzureError> {
+        self.delete(&format!("/servicePrincipals/{object_id}"))
+            .await
+    }
+
+    /// Deletes a federated identity credential of an application by its name or id; one
+    /// already gone is not an error.
+    pub async fn delete_federated_credential(
+        &self,
+        object_id: &str,
+        name: &str,
+    ) -> Result<(), AzureError> {
+        self.delete(&format!(
+            "/applications/{object_id}/federatedIdentityCredentials/{name}"
+        ))
+        .await
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), AzureError> {
+        let url = self.url(path, &[])?;
         let response = self.call(Method::DELETE, url.clone(), None).await?;
         if response.status().is_success() || response.status().as_u16() == 404 {
             Ok(())

@@ -169,6 +169,28 @@ pub fn interval(input: &str, value: &str) -> Result<std::time::Duration, InputEr
     Ok(interval)
 }
 
+/// An IPv4 network `a.b.c.d/n` as (network address, prefix length).
+fn ipv4_network(text: &str) -> Option<(u32, u32)> {
+    let (address, prefix) = text.trim().split_once('/')?;
+    let address: std::net::Ipv4Addr = address.parse().ok()?;
+    let prefix: u32 = prefix.parse().ok().filter(|prefix| *prefix <= 32)?;
+    let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+    Some((u32::from(address) & mask, prefix))
+}
+
+/// Whether two IPv4 networks share an address (false when either is not one).
+pub fn cidrs_overlap(first: &str, second: &str) -> bool {
+    match (ipv4_network(first), ipv4_network(second)) {
+        (Some((first, first_prefix)), Some((second, second_prefix))) => {
+            let mask = u32::MAX
+                .checked_shl(32 - first_prefix.min(second_prefix))
+                .unwrap_or(0);
+            first & mask == second & mask
+        }
+        _ => false,
+    }
+}
+
 /// An optional GUID from a flag or the state file.
 pub fn optional_guid(input: &str, value: Option<&str>) -> Result<Option<String>, InputError> {
     value.map(|value| guid(input, value)).transpose()
@@ -221,5 +243,9 @@ mod tests {
             assert!(peering_name("--peering-name", bad).is_err(), "{bad}");
         }
         assert!(interval("--retry-interval", "100ms").is_ok());
+        assert!(cidrs_overlap("10.0.0.0/16", "10.0.128.0/17"));
+        assert!(!cidrs_overlap("10.0.0.0/16", "10.1.0.0/24"));
+        assert!(cidrs_overlap("0.0.0.0/0", "10.1.0.0/24"));
+        assert!(!cidrs_overlap("not-a-cidr", "10.1.0.0/24"));
     }
 }

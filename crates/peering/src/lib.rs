@@ -1,6 +1,7 @@
 //! Peer an Azure VNet with an Aiven project VPC: the phases of Aiven's procedure as
 //! idempotent, resumable functions, and the command-line front ends of the step binaries.
 
+pub mod catalog;
 pub mod cli;
 pub mod context;
 pub mod error;

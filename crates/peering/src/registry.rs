@@ -15,6 +15,8 @@ pub enum Phase {
     RequestPeering,
     AcceptPeering,
     AwaitActive,
+    Status,
+    Teardown,
 }
 
 /// What a phase is for.
@@ -87,6 +89,52 @@ const REQUEST: &[CredentialInput] = &[
     },
 ];
 
+const READER: &[CredentialInput] = &[
+    CredentialInput {
+        input: "azure-tenant-id",
+        variable: env_vars::AZURE_TENANT_ID,
+        description: "Tenant of an identity that can read the user tenant (Reader on the VNet, directory read)",
+    },
+    CredentialInput {
+        input: "azure-client-id",
+        variable: env_vars::AZURE_CLIENT_ID,
+        description: "Client id of that identity",
+    },
+    CredentialInput {
+        input: "azure-client-secret",
+        variable: env_vars::AZURE_CLIENT_SECRET,
+        description: "Client secret of that identity (pass a secret; without it the job's OIDC token is used)",
+    },
+    CredentialInput {
+        input: "aiven-token",
+        variable: env_vars::AIVEN_AUTH_TOKEN,
+        description: "Aiven API token, read-only is enough (pass a secret)",
+    },
+];
+
+const TEARDOWN: &[CredentialInput] = &[
+    CredentialInput {
+        input: "azure-tenant-id",
+        variable: env_vars::AZURE_TENANT_ID,
+        description: "Tenant of the user-tenant admin identity",
+    },
+    CredentialInput {
+        input: "azure-client-id",
+        variable: env_vars::AZURE_CLIENT_ID,
+        description: "Client id of the user-tenant admin identity",
+    },
+    CredentialInput {
+        input: "azure-client-secret",
+        variable: env_vars::AZURE_CLIENT_SECRET,
+        description: "Client secret of the user-tenant admin identity (pass a secret; without it the job's OIDC token is used)",
+    },
+    CredentialInput {
+        input: "aiven-token",
+        variable: env_vars::AIVEN_AUTH_TOKEN,
+        description: "Aiven API token, to delete the peering connection (pass a secret)",
+    },
+];
+
 const ACCEPT: &[CredentialInput] = &[
     CredentialInput {
         input: "azure-tenant-id",
@@ -147,6 +195,24 @@ pub static PHASES: &[PhaseSpec] = &[
         credentials: AIVEN,
         command: crate::cli::command_of::<crate::cli::await_active::Args>,
         main: crate::cli::main_of::<crate::cli::await_active::Args>,
+    },
+    PhaseSpec {
+        phase: Phase::Status,
+        name: "status",
+        kind: PhaseKind::Inspect,
+        seed_steps: "—",
+        credentials: READER,
+        command: crate::cli::command_of::<crate::cli::status::Args>,
+        main: crate::cli::main_of::<crate::cli::status::Args>,
+    },
+    PhaseSpec {
+        phase: Phase::Teardown,
+        name: "teardown",
+        kind: PhaseKind::Undo,
+        seed_steps: "—",
+        credentials: TEARDOWN,
+        command: crate::cli::command_of::<crate::cli::teardown::Args>,
+        main: crate::cli::main_of::<crate::cli::teardown::Args>,
     },
 ];
 

@@ -4,7 +4,7 @@
 
 use crate::error::PhaseError;
 use crate::registry::Phase;
-use crate::state::Outputs;
+use crate::state::{CreatedResource, Failure, Outputs, ResourceKind, StateFile};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -31,6 +31,8 @@ pub enum Change {
     Changed,
     Removed,
     Waited,
+    /// Looked for and not there (status).
+    Missing,
 }
 
 impl Change {
@@ -41,6 +43,7 @@ impl Change {
             Self::Changed => "changed",
             Self::Removed => "removed",
             Self::Waited => "waited",
+            Self::Missing => "missing",
         }
     }
 }
@@ -53,12 +56,21 @@ pub struct Resource {
     pub change: Change,
 }
 
-/// A phase's result: its outputs and the resources it looked at.
+/// A phase's result, filled in as it goes so that a failed phase still reports what it
+/// learned: its outputs, the resources it looked at, and what it created.
 #[derive(Debug, Clone)]
 pub struct Report {
     pub phase: Phase,
     pub outputs: Outputs,
     pub resources: Vec<Resource>,
+    /// What this run created, for the state file (teardown removes only these).
+    pub created: Vec<CreatedResource>,
+    /// A phase that only reads (status) leaves the state file as it is.
+    pub read_only: bool,
+    /// The exit code of a run that did not fail but is not done either (status: not ready).
+    pub exit_code: u8,
+    /// What to do next, when the phase knows (status).
+    pub next_step: Option<String>,
 }
 
 impl Report {
@@ -67,6 +79,21 @@ impl Report {
             phase,
             outputs: Outputs::default(),
             resources: Vec::new(),
+            created: Vec::new(),
+            read_only: false,
+            exit_code: 0,
+            next_step: None,
+        }
+    }
+
+    /// Records that this tool created (or, by its deterministic identity, owns) an object.
+    pub fn created(&mut self, kind: ResourceKind, id: &str, name: &str, parent: Option<&str>) {
+        let mut record = CreatedResource::new(kind, id, name);
+        if let Some(parent) = parent {
+            record = record.within(parent);
+        }
+        if !self.created.iter().any(|known| known.same_as(&record)) {
+            self.created.push(record);
         }
     }
 
@@ -78,6 +105,7 @@ impl Report {
             Change::Changed => tracing::info!("updated {kind} {name} ({id})"),
             Change::Removed => tracing::info!("removed {kind} {name} ({id})"),
             Change::Waited => tracing::info!("{kind} {name} is ready ({id})"),
+            Change::Missing => tracing::info!("{kind} {name} is missing"),
         }
         self.resources.push(Resource {
             kind: kind.to_string(),
@@ -87,8 +115,8 @@ impl Report {
         });
     }
 
-    /// The Markdown table for `$GITHUB_STEP_SUMMARY`.
-    pub fn summary_markdown(&self) -> String {
+    /// The Markdown table for `$GITHUB_STEP_SUMMARY`, and the failure if there was one.
+    pub fn summary_markdown(&self, failure: Option<&Failure>) -> String {
         let mut text = format!(
             "### {}\n\n| resource | name | result | id |\n|---|---|---|---|\n",
             self.phase
@@ -104,6 +132,21 @@ impl Report {
             );
         }
         text.push('\n');
+        if let Some(next) = &self.next_step {
+            let _ = writeln!(text, "`{}`\n", next.replace('`', "'"));
+        }
+        if let Some(failure) = failure {
+            let code = failure
+                .code
+                .as_deref()
+                .map(|code| format!(" `{code}`"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                text,
+                "**Failed**{code}: {}\n",
+                escape_cell(&failure.message)
+            );
+        }
         text
     }
 }
@@ -122,16 +165,24 @@ pub struct Sinks {
 }
 
 impl Sinks {
-    /// Writes the outputs and the summary everywhere they are asked for.
-    pub fn write(&self, report: &Report) -> Result<(), PhaseError> {
+    /// Writes the outputs and the summary everywhere they are asked for; after a failure too,
+    /// with what the phase learned before it and the error.
+    pub fn write(&self, report: &Report, failure: Option<&Failure>) -> Result<(), PhaseError> {
         let pairs = report.outputs.pairs();
         let stdout = std::io::stdout();
         let mut stdout = stdout.lock();
         for (name, value) in &pairs {
             let _ = writeln!(stdout, "{name}={value}");
         }
-        if let Some(path) = &self.state_file {
-            report.outputs.save_merged(path).map_err(|error| {
+        if let Some(path) = self.state_file.as_ref().filter(|_| !report.read_only) {
+            let mut state = StateFile::load(path)?;
+            state.merge(
+                report.phase,
+                &report.outputs,
+                &report.created,
+                failure.cloned(),
+            );
+            state.save(path).map_err(|error| {
                 PhaseError::because(
                     format!("cannot write the state file {}", path.display()),
                     error,
@@ -151,7 +202,7 @@ impl Sinks {
             append(path, &text)?;
         }
         if let Some(path) = &self.github_step_summary {
-            append(path, &report.summary_markdown())?;
+            append(path, &report.summary_markdown(failure))?;
         }
         if let Some(path) = &self.dotenv {
             write_dotenv(path, &pairs)?;

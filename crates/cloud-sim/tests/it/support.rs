@@ -237,9 +237,11 @@ impl TestSim {
         (items, pages)
     }
 
-    /// Waits out a simulated delay (with a little slack).
+    /// Waits out a simulated delay as the simulator may draw it for any one object (up to
+    /// `spread_percent` longer), with a little slack.
     pub async fn wait(&self, delay: Duration) {
-        tokio::time::sleep(delay + Duration::from_millis(60)).await;
+        let spread = f64::from(self.sim.delays().spread_percent.min(100)) / 100.0;
+        tokio::time::sleep(delay.mul_f64(1.0 + spread) + Duration::from_millis(60)).await;
     }
 
     /// Creates a multi-tenant application with a service principal and a usable password, as the

@@ -146,7 +146,11 @@ impl PhaseCli for Args {
         request.timeout
     }
 
-    async fn execute(request: AcceptPeering, common: &Common) -> Result<Report, PhaseError> {
+    async fn execute(
+        request: AcceptPeering,
+        common: &Common,
+        report: &mut Report,
+    ) -> Result<(), PhaseError> {
         let context = Context::from_env(common.cloud()?)?;
         let app_credential = match &request.credential {
             CredentialMode::Ephemeral { .. } => AppCredential::Minted,
@@ -183,6 +187,7 @@ impl PhaseCli for Args {
             &make,
             app_credential,
             &request,
+            report,
         )
         .await
     }

@@ -86,9 +86,13 @@ impl PhaseCli for Args {
         request.timeout
     }
 
-    async fn execute(request: AwaitActive, common: &Common) -> Result<Report, PhaseError> {
+    async fn execute(
+        request: AwaitActive,
+        common: &Common,
+        report: &mut Report,
+    ) -> Result<(), PhaseError> {
         let token = context::aiven_token()?;
         let context = Context::from_env(common.cloud()?)?;
-        crate::phases::await_active::await_active(&context.aiven(token), &request).await
+        crate::phases::await_active::await_active(&context.aiven(token), &request, report).await
     }
 }

@@ -36,6 +36,9 @@ pub struct Common {
         value_name = "DURATION"
     )]
     pub retry_interval: String,
+    /// Print the cause and the fix of an error code (AZP-…) and exit.
+    #[arg(long, value_name = "CODE")]
+    pub explain: Option<String>,
 }
 
 /// The user's VNet, named by its parts or by its resource id.
@@ -180,7 +183,8 @@ pub fn resolve_vnet(args: &VnetArgs, state: &Outputs) -> Result<VnetRef, InputEr
             format!(
                 "the state file belongs to VNet {recorded}, but the flags name VNet {flags}; use one state file per VNet"
             ),
-        ));
+        )
+        .with_code(crate::catalog::Code::StateFileOtherVnet));
     }
     from_flags.or(from_state).ok_or_else(|| {
         let vnet_outputs: Vec<&str> = OUTPUTS

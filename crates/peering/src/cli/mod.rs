@@ -10,6 +10,8 @@ pub mod await_active;
 pub mod common;
 pub mod prepare_tenant;
 pub mod request_peering;
+pub mod status;
+pub mod teardown;
 
 use crate::error::{InputError, PhaseError};
 use crate::registry::{PHASES, Phase};
@@ -38,11 +40,13 @@ pub trait PhaseCli: clap::Parser {
         std::time::Duration::from_secs(30 * 60)
     }
 
-    /// Makes the clients the phase needs and runs it.
+    /// Makes the clients the phase needs and runs it, filling in `report` as it goes (so a
+    /// failure still reports what was learned before it).
     fn execute(
         request: Self::Request,
         common: &Common,
-    ) -> impl Future<Output = Result<Report, PhaseError>>;
+        report: &mut Report,
+    ) -> impl Future<Output = Result<(), PhaseError>>;
 }
 
 /// The clap definition of a phase.
@@ -54,12 +58,18 @@ pub fn command_of<C: PhaseCli>() -> clap::Command {
 pub fn main_of<C: PhaseCli>(arguments: Vec<OsString>) -> ExitCode {
     scrub_empty_environment();
     let args = C::parse_from(arguments);
-    run(C::PHASE, args.common(), || async {
-        let state = args.common().load_state()?;
+    if let Some(code) = &args.common().explain {
+        return explain(code);
+    }
+    let common = args.common();
+    let mut report = Report::new(C::PHASE);
+    let result = run(C::PHASE, async {
+        let state = common.load_state()?;
         let request = args.request(&state)?;
         api_core::http::set_deadline(std::time::Instant::now() + C::patience(&request));
-        C::execute(request, args.common()).await
-    })
+        C::execute(request, common, &mut report).await
+    });
+    finish(common, &report, result)
 }
 
 /// The main of a single-phase executable.
@@ -88,6 +98,13 @@ pub fn multicall_main() -> ExitCode {
         return (phase.spec().main)(arguments);
     }
     match first {
+        Some("--explain") => match arguments.get(2).and_then(|code| code.to_str()) {
+            Some(code) => explain(code),
+            None => {
+                eprintln!("error: --explain needs an error code (AZP-…)");
+                ExitCode::from(crate::error::exit::INVALID_INPUT)
+            }
+        },
         Some("--version" | "-V") => {
             println!("{MULTICALL_NAME} {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -106,6 +123,37 @@ pub fn multicall_main() -> ExitCode {
     }
 }
 
+/// `--explain CODE`: the catalog entry on stdout, or the list of codes and exit code 2.
+fn explain(code: &str) -> ExitCode {
+    match crate::catalog::explain(code) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(list) => {
+            eprintln!("error: {list}");
+            ExitCode::from(crate::error::exit::INVALID_INPUT)
+        }
+    }
+}
+
+/// The message a failed phase ends with: the code, the whole chain, the entry's cause and fix.
+pub fn failure_text(phase: Phase, error: &PhaseError) -> String {
+    let message = error.chain();
+    match error.code() {
+        Some(code) => {
+            let entry = code.entry();
+            format!(
+                "error[{code}]: {phase} {}: {message}\n  cause: {}\n  fix: {}\n  (`{phase} --explain {code}` prints this again)\n",
+                error.title(),
+                entry.cause,
+                entry.fix
+            )
+        }
+        None => format!("error: {phase} {}: {message}\n", error.title()),
+    }
+}
+
 fn multicall_usage() -> String {
     let mut text = format!(
         "{MULTICALL_NAME} {}: peer an Azure VNet with an Aiven project VPC\n\nUsage: {MULTICALL_NAME} <PHASE> [FLAGS]   (or call it by a phase's name)\n\nPhases:\n",
@@ -119,7 +167,7 @@ fn multicall_usage() -> String {
         text.push_str(&format!("  {:<16} {about}\n", spec.name));
     }
     text.push_str(&format!(
-        "\n`{MULTICALL_NAME} <PHASE> --help` lists a phase's flags.\n"
+        "\n`{MULTICALL_NAME} <PHASE> --help` lists a phase's flags; `{MULTICALL_NAME} --explain CODE` explains an error code.\n"
     ));
     text
 }
@@ -155,12 +203,8 @@ pub(crate) fn in_github_actions() -> bool {
     env_vars::non_empty(env_vars::GITHUB_ACTIONS).is_some_and(|value| value == "true")
 }
 
-/// Runs one phase: logging, runtime, outputs, error report and exit code.
-fn run<F, Fut>(phase: Phase, common: &Common, body: F) -> ExitCode
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Report, PhaseError>>,
-{
+/// Runs one phase's body: logging, the runtime, and the CI log group around it.
+fn run(phase: Phase, body: impl Future<Output = Result<(), PhaseError>>) -> Result<(), PhaseError> {
     init_logging();
     let github = in_github_actions();
     if github {
@@ -172,26 +216,49 @@ where
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(crate::error::exit::FAILED);
+            return Err(PhaseError::failed(format!(
+                "cannot start the async runtime: {error}"
+            )));
         }
     };
-    let result = runtime.block_on(body());
+    let result = runtime.block_on(body);
     if github {
         println!("::endgroup::");
     }
-    let result = result.and_then(|report| {
-        common.sinks().write(&report)?;
-        Ok(report)
+    result
+}
+
+/// Writes what the phase learned (after a failure too, with the error and its code), reports
+/// the error and maps the outcome to the exit code.
+fn finish(common: &Common, report: &Report, result: Result<(), PhaseError>) -> ExitCode {
+    let phase = report.phase;
+    let github = in_github_actions();
+    let failure = result.as_ref().err().map(|error| crate::state::Failure {
+        phase: phase.name().to_string(),
+        code: error.code().map(|code| code.id().to_string()),
+        message: error.chain(),
     });
+    // Bad input stops before anything is learned or changed: nothing to write.
+    let learned =
+        !matches!(&result, Err(error) if error.exit_number() == crate::error::exit::INVALID_INPUT);
+    let written = if learned {
+        common.sinks().write(report, failure.as_ref())
+    } else {
+        Ok(())
+    };
+    let result = result.and(written);
     match result {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(report.exit_code),
         Err(error) => {
             let message = error.chain();
-            tracing::error!("{phase} {}: {message}", error.title());
+            eprint!("{}", failure_text(phase, &error));
             if github {
+                let code = error
+                    .code()
+                    .map(|code| format!(" [{code}]"))
+                    .unwrap_or_default();
                 println!(
-                    "::error title={phase} {}::{}",
+                    "::error title={phase} {}{code}::{}",
                     error.title(),
                     message
                         .replace('%', "%25")

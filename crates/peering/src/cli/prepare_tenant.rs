@@ -226,7 +226,11 @@ impl PhaseCli for Args {
         request.pacing.replication_timeout
     }
 
-    async fn execute(mut request: PrepareTenant, common: &Common) -> Result<Report, PhaseError> {
+    async fn execute(
+        mut request: PrepareTenant,
+        common: &Common,
+        report: &mut Report,
+    ) -> Result<(), PhaseError> {
         let context = Context::from_env(common.cloud()?)?;
         let github = match &request.stored_secret {
             None => None,
@@ -262,6 +266,7 @@ impl PhaseCli for Args {
             &Graph::new(admin),
             github.as_ref(),
             &request,
+            report,
         )
         .await
     }

@@ -121,6 +121,13 @@ impl PhaseCli for Args {
                 .map(|cidr| cidr.trim().to_string())
                 .filter(|cidr| !cidr.is_empty())
                 .collect(),
+            vnet_cidrs: state
+                .user_vnet_cidrs
+                .iter()
+                .flat_map(|cidrs| cidrs.split(','))
+                .map(|cidr| cidr.trim().to_string())
+                .filter(|cidr| !cidr.is_empty())
+                .collect(),
             recreate: self.recreate,
             aiven_role_assigned_at: common::optional(
                 &self.aiven_role_assigned_at,
@@ -138,9 +145,14 @@ impl PhaseCli for Args {
         request.timeout
     }
 
-    async fn execute(request: RequestPeering, common: &Common) -> Result<Report, PhaseError> {
+    async fn execute(
+        request: RequestPeering,
+        common: &Common,
+        report: &mut Report,
+    ) -> Result<(), PhaseError> {
         let token = context::aiven_token()?;
         let context = Context::from_env(common.cloud()?)?;
-        crate::phases::request_peering::request_peering(&context.aiven(token), &request).await
+        crate::phases::request_peering::request_peering(&context.aiven(token), &request, report)
+            .await
     }
 }

@@ -1,11 +1,10 @@
 //! Seed step 14: poll the Aiven connection until ACTIVE, at a steady cadence, reporting
 //! progress; failure states end the wait at once.
 
+use crate::catalog::Code;
 use crate::error::PhaseError;
-use crate::phases::describe_failure;
-use crate::registry::Phase;
+use crate::phases::{describe_failure, failure_code};
 use crate::report::{Change, Report};
-use crate::state::Outputs;
 use aiven_api::{Aiven, ConnectionState, PeerTarget};
 use api_core::retry::{self, Step, Wait};
 use azure_api::VnetRef;
@@ -20,8 +19,11 @@ pub struct AwaitActive {
     pub poll_interval: Duration,
 }
 
-pub async fn await_active(aiven: &Aiven, request: &AwaitActive) -> Result<Report, PhaseError> {
-    let mut report = Report::new(Phase::AwaitActive);
+pub async fn await_active(
+    aiven: &Aiven,
+    request: &AwaitActive,
+    report: &mut Report,
+) -> Result<(), PhaseError> {
     let target = PeerTarget::new(
         &request.vnet.subscription_id,
         &request.vnet.resource_group,
@@ -34,8 +36,9 @@ pub async fn await_active(aiven: &Aiven, request: &AwaitActive) -> Result<Report
         request.poll_interval,
     )
     .steady();
-    let connection = retry::until(&wait, |attempt| {
-        let (label, target) = (&label, &target);
+    let last_state = std::cell::RefCell::new(None);
+    let connection = retry::until(&wait, |_| {
+        let (label, target, last_state) = (&label, &target, &last_state);
         async move {
             let found = aiven
                 .azure_connection(&request.project, &request.project_vpc_id, target)
@@ -47,31 +50,32 @@ pub async fn await_active(aiven: &Aiven, request: &AwaitActive) -> Result<Report
                 Ok(Some(connection))
                     if connection.state.is_failure() || connection.state.is_deleted() =>
                 {
-                    Step::Fail(PhaseError::failed(format!(
+                    let error = PhaseError::failed(format!(
                         "the peering connection to {label} is {}: {}",
                         connection.state,
                         describe_failure(&connection)
-                    )))
+                    ));
+                    Step::Fail(if connection.state.is_failure() {
+                        error.with_code(failure_code(&connection.state))
+                    } else {
+                        error.with_code(Code::ConnectionMissing)
+                    })
                 }
                 Ok(Some(connection)) => {
-                    let remaining = request.timeout.saturating_sub(attempt.elapsed);
-                    tracing::info!(
-                        "state {}, elapsed {}, next check in {}, giving up in {}",
-                        connection.state,
-                        humantime::format_duration(Duration::from_secs(attempt.elapsed.as_secs())),
-                        humantime::format_duration(request.poll_interval),
-                        humantime::format_duration(Duration::from_secs(remaining.as_secs()))
-                    );
+                    // The retry loop reports the waiting; the state is worth a line when it moves.
+                    if last_state.replace(Some(connection.state.clone())).as_ref() != Some(&connection.state) {
+                        tracing::info!("the peering connection is {}", connection.state);
+                    }
                     Step::retry(PhaseError::failed(format!("the peering connection is still {}", connection.state)))
                 }
                 Ok(None) => Step::Fail(PhaseError::input(
                     "peering connection",
                     format!("no peering connection to {label} in project VPC {}; run request-peering first", request.project_vpc_id),
-                )),
+                ).with_code(Code::ConnectionMissing)),
                 Err(error) if error.status() == Some(404) => Step::Fail(PhaseError::input(
                     "--aiven-project-vpc-id",
                     format!("project VPC {} of project {} not found: {error}", request.project_vpc_id, request.project),
-                )),
+                ).with_code(Code::AivenVpcNotFound)),
                 Err(error) => Step::retry(PhaseError::from(error)),
             }
         }
@@ -85,9 +89,6 @@ pub async fn await_active(aiven: &Aiven, request: &AwaitActive) -> Result<Report
         other => other,
     })?;
     report.resource("peering connection", &label, "ACTIVE", Change::Waited);
-    report.outputs = Outputs {
-        peering_state: Some(connection.state.to_string()),
-        ..Default::default()
-    };
-    Ok(report)
+    report.outputs.peering_state = Some(connection.state.to_string());
+    Ok(())
 }

@@ -2,9 +2,13 @@
 
 pub mod accept_peering;
 pub mod await_active;
+pub mod preflight;
 pub mod prepare_tenant;
 pub mod request_peering;
+pub mod status;
+pub mod teardown;
 
+use crate::catalog::Code;
 use aiven_api::{ConnectionState, PeeringConnection};
 use std::time::Duration;
 
@@ -23,6 +27,14 @@ impl Default for Pacing {
             replication_timeout: Duration::from_secs(300),
             interval: Duration::from_secs(2),
         }
+    }
+}
+
+/// The catalog code of a connection in a failure state.
+pub fn failure_code(state: &ConnectionState) -> Code {
+    match state {
+        ConnectionState::InvalidSpecification => Code::InvalidSpecification,
+        _ => Code::ConnectionFailed,
     }
 }
 

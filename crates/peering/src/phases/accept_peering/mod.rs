@@ -11,9 +11,8 @@ pub use peering::shutdown_signal;
 
 use crate::error::PhaseError;
 use crate::phases::Pacing;
-use crate::registry::Phase;
 use crate::report::{Change, Report};
-use crate::state::Outputs;
+use crate::state::{Outputs, ResourceKind};
 use api_core::Secret;
 use azure_api::credential::AssertionSource;
 use azure_api::{Credential, CredentialSource, Graph, VnetRef};
@@ -105,8 +104,8 @@ pub async fn accept_peering(
     make_credential: &dyn Fn(CredentialSource) -> Result<Credential, PhaseError>,
     credential: AppCredential,
     request: &AcceptPeering,
-) -> Result<Report, PhaseError> {
-    let mut report = Report::new(Phase::AcceptPeering);
+    report: &mut Report,
+) -> Result<(), PhaseError> {
     let vnet_id = request.vnet.id();
     let started = Instant::now();
     let secret_kind = match credential {
@@ -163,8 +162,10 @@ pub async fn accept_peering(
                     let object_id = password::app_object_id(&graph, request).await?;
                     password::remove_leftover_passwords(&graph, &object_id).await;
                 }
-                report.outputs = outputs(&peering_name, peering.state());
-                return Ok(report);
+                report
+                    .outputs
+                    .merge(&outputs(&peering_name, peering.state()));
+                return Ok(());
             }
             "Disconnected" => {
                 tracing::warn!(
@@ -227,8 +228,18 @@ pub async fn accept_peering(
         ),
         change,
     );
-    report.outputs = outputs(&peering_name, peering.state());
-    Ok(report)
+    if change == Change::Created {
+        report.created(
+            ResourceKind::VnetPeering,
+            &format!("{vnet_id}/virtualNetworkPeerings/{peering_name}"),
+            &peering_name,
+            None,
+        );
+    }
+    report
+        .outputs
+        .merge(&outputs(&peering_name, peering.state()));
+    Ok(())
 }
 
 fn outputs(peering_name: &str, state: &str) -> Outputs {

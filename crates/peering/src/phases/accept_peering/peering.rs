@@ -4,6 +4,7 @@
 
 use super::AcceptPeering;
 use super::sign_in::AppSecret;
+use crate::catalog::Code;
 use crate::error::PhaseError;
 use api_core::retry::{self, Step, Wait};
 use azure_api::arm::{Peering, PeeringSpec};
@@ -63,11 +64,11 @@ pub(super) async fn create_peering(
                 Ok(peering) => Step::Done(peering),
                 Err(error) if error.is(403, "AuthorizationFailed") => {
                     tracing::info!("the app's role on the VNet is not effective yet (attempt {}); retrying with a fresh token", attempt.number);
-                    Step::retry(PhaseError::failed(format!("{error} (role assignments take up to ~10 minutes to apply)")))
+                    Step::retry(PhaseError::failed(format!("{error} (role assignments take up to ~10 minutes to apply)")).with_code(Code::RoleNotEffective))
                 }
                 Err(error) if error.is(403, "LinkedAuthorizationFailed") => {
                     tracing::info!("Aiven has not granted peer/action on its VNet yet (attempt {}); retrying", attempt.number);
-                    Step::retry(PhaseError::failed(format!("{error} (Aiven grants peer/action on its VNet shortly after PENDING_PEER)")))
+                    Step::retry(PhaseError::failed(format!("{error} (Aiven grants peer/action on its VNet shortly after PENDING_PEER)")).with_code(Code::LinkedAuthorizationFailed))
                 }
                 Err(error) if error.is_busy_resource() => {
                     // Someone else changes the VNet (a subnet, another peering): it passes.
@@ -77,7 +78,7 @@ pub(super) async fn create_peering(
                 Err(error) if error.is(400, "RemotePeeringIsDisconnected") => Step::Fail(PhaseError::failed(format!(
                     "{error}. Aiven's side of the peering is Disconnected (your side was deleted at some point): \
                      re-create the Aiven connection with `request-peering --recreate`, then run accept-peering again"
-                ))),
+                )).with_code(crate::catalog::Code::RemoteDisconnected)),
                 Err(error) => Step::Fail(error.into()),
             }
         }

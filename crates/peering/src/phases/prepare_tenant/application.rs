@@ -7,6 +7,7 @@
 use super::{PrepareTenant, despite_replication, until_visible};
 use crate::error::PhaseError;
 use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use azure_api::Graph;
 use azure_api::graph::Application;
 
@@ -48,6 +49,17 @@ pub(super) async fn ensure_application(
             change,
         );
     };
+    // Only this tool names apps by its `uniqueName`: one found by it (and owned by the admin
+    // identity alone) is this tool's, and teardown may delete it. An app named by --app-id or
+    // adopted by its display name is not.
+    let ours = |report: &mut Report, application: &Application| {
+        report.created(
+            ResourceKind::Application,
+            &application.id,
+            &request.app_name,
+            None,
+        );
+    };
     if let Some(app_id) = &request.app_id {
         let application = graph.application_by_app_id(app_id).await?.ok_or_else(|| {
             PhaseError::input(
@@ -67,6 +79,7 @@ pub(super) async fn ensure_application(
     if let Some(application) = graph.application_by_unique_name(&unique_name).await? {
         ensure_made_by_admin(graph, &application, admin.as_deref(), request).await?;
         record(report, &application, Change::AlreadyPresent);
+        ours(report, &application);
         return Ok(application);
     }
     // An app of that display name made by hand (seed step 2) is adopted when there is exactly
@@ -95,7 +108,8 @@ pub(super) async fn ensure_application(
                 several.len(),
                 request.app_name,
                 ids.join(", ")
-            )));
+            ))
+            .with_code(crate::catalog::Code::AppNameAmbiguous));
         }
     }
     let created = graph
@@ -115,6 +129,7 @@ pub(super) async fn ensure_application(
         ),
     };
     record(report, &application, change);
+    ours(report, &application);
     Ok(application)
 }
 
@@ -153,7 +168,8 @@ async fn ensure_made_by_admin(
             named.join(", ")
         },
         application.app_id
-    )))
+    ))
+    .with_code(crate::catalog::Code::AppOwnedByOthers))
 }
 
 /// Warns about passwords and federated credentials on an adopted app that this tool did not

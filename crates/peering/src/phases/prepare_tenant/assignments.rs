@@ -5,6 +5,7 @@
 use crate::error::PhaseError;
 use crate::phases::Pacing;
 use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use api_core::retry::{self, Step, Wait};
 use azure_api::Arm;
 
@@ -59,6 +60,7 @@ pub(super) async fn ensure_assignment(
             &id,
             Change::AlreadyPresent,
         );
+        record_if_ours(report, wanted, &id);
         return Ok(created_on);
     }
     let guid = wanted.guid();
@@ -102,7 +104,16 @@ pub(super) async fn ensure_assignment(
     })
     .await?;
     report.resource("role assignment", &label(wanted), &id, change);
+    record_if_ours(report, wanted, &id);
     Ok(created_on)
+}
+
+/// Records the assignment as this tool's when it has the guid only this tool derives (this run
+/// or an earlier one made it), so that teardown may delete it.
+fn record_if_ours(report: &mut Report, wanted: &Assignment, id: &str) {
+    if guid_of(id) == wanted.guid().to_ascii_lowercase() {
+        report.created(ResourceKind::RoleAssignment, id, &label(wanted), None);
+    }
 }
 
 fn label(wanted: &Assignment) -> String {

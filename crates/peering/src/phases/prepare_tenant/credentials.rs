@@ -5,6 +5,7 @@ use super::{FederatedSubject, despite_replication};
 use crate::error::PhaseError;
 use crate::phases::Pacing;
 use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use azure_api::Graph;
 
 /// The longest federated credential name Graph accepts.
@@ -73,7 +74,8 @@ pub(super) async fn ensure_federated_credential(
         return Err(PhaseError::failed(format!(
             "the app already has {} federated credentials, the most Microsoft Graph allows; remove unused ones",
             existing.len()
-        )));
+        ))
+        .with_code(crate::catalog::Code::FederatedCredentialLimit));
     }
     let name = federated_credential_name(&wanted.issuer, &wanted.subject);
     let created = despite_replication(pacing, "adding a federated credential", || {
@@ -87,7 +89,15 @@ pub(super) async fn ensure_federated_credential(
     })
     .await;
     let (name, change) = match created {
-        Ok(created) => (created.name, Change::Created),
+        Ok(created) => {
+            report.created(
+                ResourceKind::FederatedCredential,
+                &created.id,
+                &label,
+                Some(object_id),
+            );
+            (created.name, Change::Created)
+        }
         // Another run made it at the same moment (issuer and subject are unique per app).
         Err(PhaseError::Azure(error)) if error.status() == Some(409) => {
             let again = graph.federated_credentials(object_id).await?;

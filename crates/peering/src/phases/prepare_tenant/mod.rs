@@ -12,12 +12,13 @@ mod stored_secret;
 pub use application::{APPLICATION_TAG, CREDENTIAL_PREFIX, unique_name_for};
 pub use credentials::federated_credential_name;
 pub use roles::{PEER_ACTION, USER_PEERING_ACTIONS};
+pub use stored_secret::STORED_PASSWORD_PREFIX;
 
+use crate::catalog::Code;
 use crate::error::PhaseError;
 use crate::phases::Pacing;
-use crate::registry::Phase;
 use crate::report::{Change, Report};
-use crate::state::Outputs;
+use crate::state::{Outputs, ResourceKind};
 use api_core::retry::{self, Step, Wait};
 use azure_api::graph::is_replication_lag;
 use azure_api::{Arm, Graph, VnetRef};
@@ -73,8 +74,8 @@ pub async fn prepare_tenant(
     admin_graph: &Graph,
     github: Option<&github_api::GitHub>,
     request: &PrepareTenant,
-) -> Result<Report, PhaseError> {
-    let mut report = Report::new(Phase::PrepareTenant);
+    report: &mut Report,
+) -> Result<(), PhaseError> {
     let subscription = admin_arm
         .subscription(&request.vnet.subscription_id)
         .await
@@ -87,6 +88,7 @@ pub async fn prepare_tenant(
                         request.vnet.subscription_id
                     ),
                 )
+                .with_code(Code::SubscriptionNotFound)
             } else {
                 PhaseError::from(error)
             }
@@ -103,6 +105,7 @@ pub async fn prepare_tenant(
                     request.vnet.name, request.vnet.resource_group, request.vnet.subscription_id
                 ),
             )
+            .with_code(Code::VnetNotFound)
         })?;
     let canonical = crate::input::vnet_ref("VNet id", &vnet.id)?;
     report.resource(
@@ -111,15 +114,32 @@ pub async fn prepare_tenant(
         &vnet.id,
         Change::AlreadyPresent,
     );
+    // Outputs are set as soon as they are known: a failure further on still writes them.
+    report.outputs.merge(&Outputs {
+        user_tenant_id: Some(tenant_id.clone()),
+        user_subscription_id: Some(canonical.subscription_id.clone()),
+        user_resource_group: Some(canonical.resource_group.clone()),
+        user_vnet_name: Some(vnet.name.clone()),
+        user_vnet_id: Some(vnet.id.clone()),
+        user_vnet_location: Some(vnet.location.clone()),
+        user_vnet_cidrs: Some(vnet.address_prefixes().join(",")),
+        ..Default::default()
+    });
 
-    let application = application::ensure_application(admin_graph, request, &mut report).await?;
+    let application = application::ensure_application(admin_graph, request, report).await?;
+    report.outputs.merge(&Outputs {
+        user_app_name: Some(request.app_name.clone()),
+        user_app_id: Some(application.app_id.clone()),
+        user_app_object_id: Some(application.id.clone()),
+        ..Default::default()
+    });
     for federated in &request.federated {
         credentials::ensure_federated_credential(
             admin_graph,
             &application.id,
             federated,
             &request.pacing,
-            &mut report,
+            report,
         )
         .await?;
     }
@@ -133,7 +153,7 @@ pub async fn prepare_tenant(
             &application.id,
             stored,
             &request.pacing,
-            &mut report,
+            report,
         )
         .await?;
     }
@@ -151,6 +171,20 @@ pub async fn prepare_tenant(
         &user_sp.id,
         user_sp_change,
     );
+    // The service principal of an app this tool made is this tool's too, even when a run
+    // killed before recording it made it.
+    let app_is_ours = report.created.iter().any(|record| {
+        record.kind == ResourceKind::Application && record.id.eq_ignore_ascii_case(&application.id)
+    });
+    if user_sp_change == Change::Created || app_is_ours {
+        report.created(
+            ResourceKind::ServicePrincipal,
+            &user_sp.id,
+            &request.app_name,
+            None,
+        );
+    }
+    report.outputs.user_sp_id = Some(user_sp.id.clone());
     let (aiven_sp, aiven_sp_change) = principals::ensure_service_principal(
         admin_graph,
         &request.aiven_app_id,
@@ -160,6 +194,15 @@ pub async fn prepare_tenant(
     )
     .await?;
     report.resource("service principal", "Aiven", &aiven_sp.id, aiven_sp_change);
+    if aiven_sp_change == Change::Created {
+        report.created(
+            ResourceKind::AivenServicePrincipal,
+            &aiven_sp.id,
+            "Aiven",
+            None,
+        );
+    }
+    report.outputs.aiven_sp_id = Some(aiven_sp.id.clone());
 
     let subscription_scope = canonical.subscription_scope();
     let aiven_wanted = roles::WantedRole {
@@ -171,7 +214,7 @@ pub async fn prepare_tenant(
         name_flag: "--aiven-role-name",
         accept_wider: request.accept_wider_role,
     };
-    let aiven_role = roles::ensure_custom_role(admin_arm, &aiven_wanted, &mut report).await?;
+    let aiven_role = roles::ensure_custom_role(admin_arm, &aiven_wanted, report).await?;
     let user_wanted = match &request.user_role {
         UserRole::NetworkContributor => None,
         UserRole::LeastPrivilege { role_name } => Some(roles::WantedRole {
@@ -186,7 +229,7 @@ pub async fn prepare_tenant(
     };
     let user_role = match &user_wanted {
         None => None,
-        Some(wanted) => Some(roles::ensure_custom_role(admin_arm, wanted, &mut report).await?),
+        Some(wanted) => Some(roles::ensure_custom_role(admin_arm, wanted, report).await?),
     };
     let user_role_id = match &user_role {
         None => format!(
@@ -207,7 +250,7 @@ pub async fn prepare_tenant(
         &assignment(&user_role_id, &user_sp.id, "user app"),
         user_role.as_ref().zip(user_wanted.as_ref()),
         &request.pacing,
-        &mut report,
+        report,
     )
     .await?;
     let aiven_role_assigned_at = assign(
@@ -215,7 +258,7 @@ pub async fn prepare_tenant(
         &assignment(&aiven_role.id, &aiven_sp.id, "Aiven app"),
         Some((&aiven_role, &aiven_wanted)),
         &request.pacing,
-        &mut report,
+        report,
     )
     .await?;
     // A run for a VNet in another subscription may have rewritten a role at the same moment.
@@ -224,25 +267,13 @@ pub async fn prepare_tenant(
         roles::recheck_assignable(admin_arm, role, wanted).await?;
     }
 
-    report.outputs = Outputs {
-        user_tenant_id: Some(tenant_id),
-        user_subscription_id: Some(canonical.subscription_id.clone()),
-        user_resource_group: Some(canonical.resource_group.clone()),
-        user_vnet_name: Some(vnet.name.clone()),
-        user_vnet_id: Some(vnet.id.clone()),
-        user_vnet_location: Some(vnet.location.clone()),
-        user_vnet_cidrs: Some(vnet.address_prefixes().join(",")),
-        user_app_name: Some(request.app_name.clone()),
-        user_app_id: Some(application.app_id.clone()),
-        user_app_object_id: Some(application.id.clone()),
-        user_sp_id: Some(user_sp.id.clone()),
+    report.outputs.merge(&Outputs {
         user_role_id: Some(user_role_id),
-        aiven_sp_id: Some(aiven_sp.id.clone()),
         aiven_role_id: Some(aiven_role.id.clone()),
         aiven_role_assigned_at,
         ..Default::default()
-    };
-    Ok(report)
+    });
+    Ok(())
 }
 
 /// Makes a role assignment; when the custom role is no longer assignable at the VNet (a run

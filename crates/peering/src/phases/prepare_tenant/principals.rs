@@ -35,16 +35,17 @@ pub(super) async fn ensure_service_principal(
                     Err(error) => Step::Fail(error.into()),
                 }
             }
-            Err(error) if foreign && error.status() == Some(403) => {
-                Step::Fail(PhaseError::because(
+            Err(error) if foreign && error.status() == Some(403) => Step::Fail(
+                PhaseError::because(
                     format!(
                         "cannot create {what} for app {app_id}: the admin identity needs the \
                      Application administrator (or Cloud application administrator) directory role \
                      in the user tenant; assign it and re-run"
                     ),
                     error,
-                ))
-            }
+                )
+                .with_code(crate::catalog::Code::ApplicationAdministratorRequired),
+            ),
             Err(error) if is_replication_lag(&error) => Step::retry(PhaseError::from(error)),
             Err(error) => Step::Fail(error.into()),
         }

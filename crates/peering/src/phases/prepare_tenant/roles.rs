@@ -4,8 +4,10 @@
 //! subscription the admin can see, reused only when it grants no more than asked (or
 //! `--accept-wider-role`), and has its assignable scopes extended, never replaced.
 
+use crate::catalog::Code;
 use crate::error::PhaseError;
 use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use azure_api::Arm;
 use azure_api::arm::{Permission, RoleDefinition, RoleDefinitionProperties};
 
@@ -78,6 +80,10 @@ pub(super) async fn ensure_custom_role(
         None => (create(arm, wanted).await?, Change::Created),
     };
     report.resource("custom role", wanted.role_name, &role.id, change);
+    // Its guid is one only this tool derives: this run or an earlier one made it.
+    if role.name.eq_ignore_ascii_case(&wanted.guid()) {
+        report.created(ResourceKind::CustomRole, &role.id, wanted.role_name, None);
+    }
     Ok(role)
 }
 
@@ -170,6 +176,7 @@ async fn create(arm: &Arm, wanted: &WantedRole<'_>) -> Result<RoleDefinition, Ph
                     ),
                     error,
                 )
+                .with_code(Code::RoleNotVisible)
             } else {
                 error.into()
             }
@@ -233,7 +240,8 @@ fn check_grants(existing: &RoleDefinition, wanted: &WantedRole<'_>) -> Result<()
         return Err(PhaseError::failed(format!(
             "the existing role {:?} ({}) lacks {missing:?}; add them to it, or choose another name with {}",
             wanted.role_name, existing.id, wanted.name_flag
-        )));
+        ))
+        .with_code(Code::RoleLacksActions));
     }
     let wider: Vec<&str> = permissions
         .iter()
@@ -262,7 +270,8 @@ fn check_grants(existing: &RoleDefinition, wanted: &WantedRole<'_>) -> Result<()
     Err(PhaseError::failed(format!(
         "the existing role {:?} ({}) grants more than {:?}: also {wider:?}. Choose another name with {}, or re-run with --accept-wider-role to use it anyway",
         wanted.role_name, existing.id, wanted.actions, wanted.name_flag
-    )))
+    ))
+    .with_code(Code::RoleWider))
 }
 
 /// Whether an action pattern (`*` matches any run of characters) covers an action; Azure

@@ -8,19 +8,22 @@ use super::{StoredSecret, despite_replication, until_visible};
 use crate::error::PhaseError;
 use crate::phases::Pacing;
 use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use api_core::retry::{self, Step, Wait, WaitError};
 use azure_api::Graph;
 use azure_api::graph::PasswordCredential;
 use github_api::GitHubError;
 use std::time::SystemTime;
 
+/// The display-name prefix of the long-lived passwords kept in GitHub secrets (status looks
+/// for their expiry).
+pub const STORED_PASSWORD_PREFIX: &str = "aiven-peering stored in";
+
 /// Display name of the long-lived password kept in a GitHub secret.
 fn stored_password_name(stored: &StoredSecret) -> String {
     format!(
-        "{} stored in {} as {}",
-        super::CREDENTIAL_PREFIX,
-        stored.target,
-        stored.name
+        "{STORED_PASSWORD_PREFIX} {} as {}",
+        stored.target, stored.name
     )
 }
 
@@ -147,6 +150,12 @@ pub(super) async fn ensure_stored_secret(
         } else {
             Change::Created
         },
+    );
+    report.created(
+        ResourceKind::AppPassword,
+        &password.key_id,
+        &display_name,
+        Some(object_id),
     );
     Ok(())
 }

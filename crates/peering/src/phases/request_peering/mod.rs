@@ -4,11 +4,11 @@
 
 mod vpc;
 
+use crate::catalog::Code;
 use crate::error::PhaseError;
-use crate::phases::describe_failure;
-use crate::registry::Phase;
+use crate::phases::{describe_failure, failure_code};
 use crate::report::{Change, Report};
-use crate::state::Outputs;
+use crate::state::{Outputs, ResourceKind};
 use aiven_api::{Aiven, ConnectionState, CreatePeering, PeerTarget, PeeringConnection};
 use api_core::retry::{self, Step, Wait};
 use azure_api::VnetRef;
@@ -24,6 +24,8 @@ pub struct RequestPeering {
     pub app_id: String,
     pub tenant_id: String,
     pub user_peer_network_cidrs: Vec<String>,
+    /// The VNet's address prefixes (prepare-tenant's user_vnet_cidrs), for the overlap check.
+    pub vnet_cidrs: Vec<String>,
     pub recreate: bool,
     /// When prepare-tenant created the Aiven app's role assignment on the VNet, if known.
     pub aiven_role_assigned_at: Option<SystemTime>,
@@ -48,8 +50,8 @@ impl RequestPeering {
 pub async fn request_peering(
     aiven: &Aiven,
     request: &RequestPeering,
-) -> Result<Report, PhaseError> {
-    let mut report = Report::new(Phase::RequestPeering);
+    report: &mut Report,
+) -> Result<(), PhaseError> {
     let vpc_id = vpc::resolve_vpc(aiven, request).await?;
     let vpc = aiven
         .vpc(&request.project, &vpc_id)
@@ -61,14 +63,16 @@ pub async fn request_peering(
                     "project {} does not exist or the Aiven token has no access to it: {error}",
                     request.project
                 ),
-            ),
+            )
+            .with_code(Code::AivenProjectNotFound),
             Some(404) => PhaseError::input(
                 "--project-vpc-id",
                 format!(
                     "project VPC {vpc_id} not found in project {}: {error}",
                     request.project
                 ),
-            ),
+            )
+            .with_code(Code::AivenVpcNotFound),
             _ => error.into(),
         })?;
     report.resource(
@@ -81,6 +85,13 @@ pub async fn request_peering(
         &vpc_id,
         Change::AlreadyPresent,
     );
+    crate::phases::preflight::request_peering(&vpc, request)?;
+    report.outputs.merge(&Outputs {
+        aiven_project: Some(request.project.clone()),
+        aiven_project_vpc_id: Some(vpc_id.clone()),
+        aiven_cloud: Some(vpc.cloud_name.clone()),
+        ..Default::default()
+    });
 
     let target = request.target();
     let existing = vpc.azure_connection(&target);
@@ -104,12 +115,17 @@ pub async fn request_peering(
             let young_grant_failure = may_be_grant_propagation(&connection, request)
                 && recently_created(&connection, request.grant_grace);
             if !request.recreate && !young_grant_failure {
-                return Err(PhaseError::failed(format!(
+                let error = PhaseError::failed(format!(
                     "the peering connection to {label} cannot proceed: {reason}. Fix the cause, then re-run with --recreate to delete and re-create it"
-                )));
+                ));
+                return Err(if connection.state.is_failure() {
+                    error.with_code(failure_code(&connection.state))
+                } else {
+                    error
+                });
             }
             tracing::warn!("re-creating the peering connection to {label}: {reason}");
-            recreate(aiven, request, &vpc_id, &mut report, &label).await?;
+            recreate(aiven, request, &vpc_id, report, &label).await?;
             true
         }
         Some(connection) => {
@@ -131,7 +147,7 @@ pub async fn request_peering(
                 );
                 wait_until_gone(aiven, request, &vpc_id).await?;
             }
-            create(aiven, request, &vpc_id, &mut report, &label).await?;
+            create(aiven, request, &vpc_id, report, &label).await?;
             true
         }
     };
@@ -153,7 +169,7 @@ pub async fn request_peering(
                     failed.message().unwrap_or_default(),
                     humantime::format_duration(request.grant_grace)
                 );
-                recreate(aiven, request, &vpc_id, &mut report, &label).await?;
+                recreate(aiven, request, &vpc_id, report, &label).await?;
                 created_here = true;
             }
             Err(failed) => {
@@ -161,7 +177,8 @@ pub async fn request_peering(
                     "the peering connection to {label} is {}: {}. Fix the cause, then re-run request-peering with --recreate",
                     failed.state,
                     describe_failure(&failed)
-                )));
+                ))
+                .with_code(failure_code(&failed.state)));
             }
         }
     };
@@ -177,16 +194,13 @@ pub async fn request_peering(
         &format!("state {}", ready.state),
         Change::Waited,
     );
-    report.outputs = Outputs {
-        aiven_project: Some(request.project.clone()),
-        aiven_project_vpc_id: Some(vpc_id.clone()),
-        aiven_cloud: Some(vpc.cloud_name.clone()),
+    report.outputs.merge(&Outputs {
         aiven_tenant_id,
         aiven_vnet_id,
         peering_state: Some(ready.state.to_string()),
         ..Default::default()
-    };
-    Ok(report)
+    });
+    Ok(())
 }
 
 /// Whether an INVALID_SPECIFICATION may just be Azure not having applied the Aiven app's role
@@ -249,9 +263,12 @@ async fn wait_for_pending_peer(
                     connection.state
                 )))
             }
-            Ok(None) => Step::Fail(PhaseError::failed(format!(
-                "the peering connection to {label} disappeared; re-run request-peering"
-            ))),
+            Ok(None) => Step::Fail(
+                PhaseError::failed(format!(
+                    "the peering connection to {label} disappeared; re-run request-peering"
+                ))
+                .with_code(Code::ConnectionMissing),
+            ),
             Err(error) => Step::retry(PhaseError::from(error)),
         }
     })
@@ -320,6 +337,12 @@ async fn create(
         label,
         &format!("state {state}"),
         Change::Created,
+    );
+    report.created(
+        ResourceKind::PeeringConnection,
+        &format!("{}/{vpc_id}", request.project),
+        label,
+        None,
     );
     Ok(())
 }

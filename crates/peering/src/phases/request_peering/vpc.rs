@@ -2,6 +2,7 @@
 //! the VNet's Azure region, the Aiven cloud name read from the project's VPCs.
 
 use super::RequestPeering;
+use crate::catalog::Code;
 use crate::error::PhaseError;
 use aiven_api::Aiven;
 
@@ -42,7 +43,8 @@ pub(super) async fn resolve_vpc(
                     "project {} not found or not accessible with this token: {error}",
                     request.project
                 ),
-            ),
+            )
+            .with_code(Code::AivenProjectNotFound),
             _ => error.into(),
         })?;
     let location = request.vnet_location.clone().unwrap_or_default();
@@ -62,7 +64,8 @@ pub(super) async fn resolve_vpc(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        )),
+        )
+        .with_code(Code::AivenVpcNotFound)),
         several => Err(PhaseError::input(
             "--project-vpc-id",
             format!(
@@ -75,7 +78,8 @@ pub(super) async fn resolve_vpc(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        )),
+        )
+        .with_code(Code::AivenVpcNotFound)),
     }
 }
 

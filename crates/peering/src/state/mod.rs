@@ -3,7 +3,14 @@
 //! order outputs are printed in, each phase's list, the generated actions' outputs and README's
 //! list all come from it.
 //!
-//! No output ever holds a secret.
+//! No output ever holds a secret. `file` is the state file (versioned), `records` what the
+//! tool created (for teardown) and the last failure.
+
+mod file;
+mod records;
+
+pub use file::{STATE_VERSION, StateFile};
+pub use records::{CreatedResource, Failure, ResourceKind};
 
 use crate::error::InputError;
 use crate::registry::Phase;
@@ -123,99 +130,13 @@ impl Outputs {
         StateFile::load(path).map(|state| state.outputs)
     }
 
-    /// Merges into the state file atomically (write a sibling, then rename).
-    pub fn save_merged(&self, path: &Path) -> Result<(), std::io::Error> {
-        let mut state = StateFile::load(path)
-            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
-        state.outputs.merge(self);
-        state.save(path)
-    }
-}
-
-/// The version the state file is written in. Version 1 (before the `version` field existed)
-/// held the same outputs without the field and is read as is.
-pub const STATE_VERSION: u64 = 2;
-
-/// The state file: `{"version": 2, "<output>": "<value>", …}`, pretty-printed JSON.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StateFile {
-    pub outputs: Outputs,
-}
-
-impl StateFile {
-    pub fn load(path: &Path) -> Result<StateFile, InputError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(error) => {
-                return Err(InputError::new(
-                    "--state",
-                    format!("cannot read {}: {error}", path.display()),
-                ));
-            }
-        };
-        if text.trim().is_empty() {
-            return Ok(StateFile::default());
-        }
-        Self::parse(&text).map_err(|reason| {
-            InputError::new(
-                "--state",
-                format!(
-                    "{} is not a state file of this tool: {reason}",
-                    path.display()
-                ),
-            )
-        })
-    }
-
-    /// Parses the JSON text of any version this build knows.
-    pub fn parse(text: &str) -> Result<StateFile, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|error| error.to_string())?;
-        let serde_json::Value::Object(map) = value else {
-            return Err("expected a JSON object".into());
-        };
-        let version = match map.get("version") {
-            None => 1,
-            Some(version) => version
-                .as_u64()
-                .ok_or_else(|| format!("version {version} is not a number"))?,
-        };
-        if version > STATE_VERSION {
-            return Err(format!(
-                "it has version {version}, written by a newer release of this tool (this one reads up to {STATE_VERSION}); upgrade"
-            ));
-        }
-        let mut state = StateFile::default();
-        for (key, value) in &map {
-            if key == "version" {
-                continue;
-            }
-            let serde_json::Value::String(text) = value else {
-                return Err(format!("{key} is not a string"));
-            };
-            if !state.outputs.set(key, text.clone()) {
-                return Err(format!("unknown field {key:?}"));
+    /// Empties the named outputs (teardown, for what it removed).
+    pub fn clear(&mut self, names: &[&str]) {
+        for name in names {
+            if let Some(slot) = self.slot(name) {
+                *slot = None;
             }
         }
-        Ok(state)
-    }
-
-    /// The JSON text: the version first, then the outputs in table order.
-    pub fn to_json(&self) -> String {
-        let quote = |text: &str| serde_json::to_string(text).expect("strings serialize");
-        let mut lines = vec![format!("  \"version\": {STATE_VERSION}")];
-        for (name, value) in self.outputs.pairs() {
-            lines.push(format!("  {}: {}", quote(name), quote(&value)));
-        }
-        format!("{{\n{}\n}}\n", lines.join(",\n"))
-    }
-
-    /// Writes the file atomically: a sibling, then a rename.
-    pub fn save(&self, path: &Path) -> Result<(), std::io::Error> {
-        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&temporary, self.to_json())?;
-        std::fs::rename(&temporary, path)
     }
 }
 
@@ -251,27 +172,5 @@ mod tests {
         });
         assert_eq!(old.user_app_id.as_deref(), Some("a"));
         assert_eq!(old.peering_state.as_deref(), Some("ACTIVE"));
-    }
-
-    #[test]
-    fn reads_version_one_and_writes_version_two() {
-        let old = StateFile::parse(r#"{"user_app_id":"a","peering_state":"ACTIVE"}"#).unwrap();
-        assert_eq!(old.outputs.user_app_id.as_deref(), Some("a"));
-        let text = old.to_json();
-        assert!(text.starts_with("{\n  \"version\": 2,\n  \"user_app_id\": \"a\""));
-        assert_eq!(StateFile::parse(&text).unwrap(), old);
-    }
-
-    #[test]
-    fn refuses_what_it_cannot_read() {
-        for (text, reason) in [
-            (r#"{"version":3}"#, "newer release"),
-            (r#"{"user_app_secret":"x"}"#, "unknown field"),
-            (r#"{"user_app_id":1}"#, "not a string"),
-            ("[]", "JSON object"),
-        ] {
-            let error = StateFile::parse(text).unwrap_err();
-            assert!(error.contains(reason), "{text}: {error}");
-        }
     }
 }
