@@ -161,15 +161,8 @@ fn gitlab_issuer(harness: &Harness) -> String {
 /// The user app the pipeline made and the Aiven side's VNet id.
 fn made_app_and_aiven_vnet(harness: &Harness) -> (String, String) {
     let ready = harness.ready().clone();
+    let app = harness.with_the_new_app(|app| app.app_id.clone());
     harness.sim.with_world(|world| {
-        let app = world
-            .applications
-            .iter()
-            .find(|app| {
-                app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
-            })
-            .map(|app| app.app_id.clone())
-            .expect("the pipeline made an app");
         let aiven_vnet = world
             .aiven_projects
             .iter()
@@ -256,7 +249,8 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             .applications
             .iter()
             .find(|app| {
-                app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
+                app.tenant_id == ready.user_tenant_id
+                    && !harness.baseline.applications.contains(&app.object_id)
             })
             .unwrap();
         assert_eq!(app.federated_identity_credentials.len(), 1);

@@ -36,9 +36,12 @@ pub struct Args {
     /// Aiven project VPC id; default: the project's single VPC in the VNet's region.
     #[arg(long, alias = "aiven-project-vpc-id", env = env_vars::PEERING_AIVEN_PROJECT_VPC_ID)]
     pub project_vpc_id: Option<String>,
-    /// Display name of the multi-tenant app registration to find or create.
+    /// Display name of the multi-tenant app registration to find or create. An existing app of this name is used only when the admin identity alone owns it.
     #[arg(long, env = env_vars::PEERING_USER_APP_NAME)]
     pub app_name: Option<String>,
+    /// Use this existing app registration (application id), whoever owns it.
+    #[arg(long, env = env_vars::PEERING_APP_ID, value_name = "GUID")]
+    pub app_id: Option<String>,
     /// Application id of Aiven's app.
     #[arg(long, env = env_vars::PEERING_AIVEN_APP_ID, default_value = azure_api::AIVEN_APP_ID)]
     pub aiven_app_id: String,
@@ -64,6 +67,9 @@ pub struct Args {
         default_value = "Aiven VNet peering initiator"
     )]
     pub user_role_name: String,
+    /// Reuse an existing custom role of the given name even when it grants more than the tool asks for.
+    #[arg(long, env = env_vars::PEERING_ACCEPT_WIDER_ROLE)]
+    pub accept_wider_role: bool,
     /// How long to retry Microsoft Graph replication lag.
     #[arg(
         long,
@@ -159,10 +165,12 @@ impl Args {
         prepare_tenant::Args {
             vnet: self.vnet.clone(),
             app_name: self.app_name.clone(),
+            app_id: self.app_id.clone(),
             aiven_app_id: self.aiven_app_id.clone(),
             aiven_role_name: self.aiven_role_name.clone(),
             user_role: self.user_role,
             user_role_name: self.user_role_name.clone(),
+            accept_wider_role: self.accept_wider_role,
             replication_timeout: self.replication_timeout.clone(),
             federated_subject: self.federated_subject.clone(),
             federated_issuer: self.federated_issuer.clone(),
@@ -172,6 +180,7 @@ impl Args {
             store_secret_in: None,
             secret_name: env_vars::AIVEN_PEERING_APP_SECRET.to_string(),
             stored_secret_lifetime: "180days".to_string(),
+            rotate_before: "30days".to_string(),
             common: self.common.clone(),
         }
     }
@@ -186,6 +195,8 @@ impl Args {
             user_vnet_location: None,
             user_peer_network_cidrs: self.user_peer_network_cidrs.clone(),
             recreate: self.recreate,
+            // Learned from prepare-tenant's outputs (in memory or in the state file).
+            aiven_role_assigned_at: None,
             grant_grace: self.grant_grace.clone(),
             timeout: self.request_timeout.clone(),
             poll_interval: self.poll_interval.clone(),

@@ -3,13 +3,16 @@
 //! their assignments at the VNet's scope.
 
 mod application;
+mod assignments;
 mod credentials;
 mod principals;
 mod roles;
+mod stored_secret;
 
-pub use application::unique_name_for;
-pub use credentials::{STORED_PASSWORD_PREFIX, federated_credential_name};
+pub use application::{APPLICATION_TAG, CREDENTIAL_PREFIX, unique_name_for};
+pub use credentials::federated_credential_name;
 pub use roles::{PEER_ACTION, USER_PEERING_ACTIONS};
+pub use stored_secret::STORED_PASSWORD_PREFIX;
 
 use crate::catalog::Code;
 use crate::error::PhaseError;
@@ -33,9 +36,13 @@ pub enum UserRole {
 pub struct PrepareTenant {
     pub vnet: VnetRef,
     pub app_name: String,
+    /// An existing app registration to use whoever owns it (`--app-id`).
+    pub app_id: Option<String>,
     pub aiven_app_id: String,
     pub aiven_role_name: String,
     pub user_role: UserRole,
+    /// Reuse a same-named custom role that grants more than the tool asks for.
+    pub accept_wider_role: bool,
     /// Federated identity credentials to add to the app (CI OIDC sign-in).
     pub federated: Vec<FederatedSubject>,
     /// Also trust the running CI job's own OIDC identity (resolved before the phase runs).
@@ -58,6 +65,8 @@ pub struct StoredSecret {
     pub target: github_api::SecretTarget,
     pub name: String,
     pub lifetime: std::time::Duration,
+    /// Replace the password when it expires within this window.
+    pub rotate_before: std::time::Duration,
 }
 
 pub async fn prepare_tenant(
@@ -161,8 +170,8 @@ impl Scope<'_> {
         role_definition_id: &str,
         principal_id: &str,
         who: &'static str,
-    ) -> roles::Assignment {
-        roles::Assignment {
+    ) -> assignments::Assignment {
+        assignments::Assignment {
             scope: self.vnet_id.to_string(),
             role_definition_id: role_definition_id.to_string(),
             principal_id: principal_id.to_string(),
@@ -181,21 +190,28 @@ async fn user_chain(
     scope: &Scope<'_>,
     report: &mut Report,
 ) -> Result<(), PhaseError> {
+    let wanted = user_wanted(request, scope);
     let mut role_part = Report::new(report.phase);
     let (principal, role) = tokio::join!(
         user_principal(admin_graph, github, request, report),
-        user_role(admin_arm, request, scope, &mut role_part),
+        user_role(admin_arm, wanted.as_ref(), scope, &mut role_part),
     );
     report.absorb(role_part);
-    let (user_sp_id, user_role_id) = (principal?, role?);
+    let (user_sp_id, (user_role, user_role_id)) = (principal?, role?);
     report.outputs.user_role_id = Some(user_role_id.clone());
-    roles::ensure_assignment(
+    assign(
         admin_arm,
         &scope.assignment(&user_role_id, &user_sp_id, "user app"),
+        user_role.as_ref().zip(wanted.as_ref()),
         &request.pacing,
         report,
     )
-    .await
+    .await?;
+    // A run for a VNet in another subscription may have rewritten the role at the same moment.
+    if let (Some(role), Some(wanted)) = (&user_role, &wanted) {
+        roles::recheck_assignable(admin_arm, role, wanted).await?;
+    }
+    Ok(())
 }
 
 /// The app registration, its federated or stored credentials and its service principal.
@@ -226,7 +242,7 @@ async fn user_principal(
         let github = github.ok_or_else(|| {
             PhaseError::failed("--store-secret-in needs a GitHub client; this is a bug")
         })?;
-        credentials::ensure_stored_secret(
+        stored_secret::ensure_stored_secret(
             admin_graph,
             github,
             &application.id,
@@ -267,31 +283,46 @@ async fn user_principal(
     Ok(user_sp.id)
 }
 
-/// The user app's role: the least-privilege custom role, or the built-in one.
+/// The user app's custom role, when it gets the least-privilege one.
+fn user_wanted<'a>(
+    request: &'a PrepareTenant,
+    scope: &'a Scope<'a>,
+) -> Option<roles::WantedRole<'a>> {
+    match &request.user_role {
+        UserRole::NetworkContributor => None,
+        UserRole::LeastPrivilege { role_name } => Some(roles::WantedRole {
+            tenant_id: scope.tenant_id,
+            subscription_scope: &scope.subscription_scope,
+            role_name,
+            description: "Allows creating and repairing peerings from vnets in scope",
+            actions: USER_PEERING_ACTIONS,
+            name_flag: "--user-role-name",
+            accept_wider: request.accept_wider_role,
+        }),
+    }
+}
+
+/// The user app's role: the least-privilege custom role (found or made), or the built-in
+/// one; with its id.
 async fn user_role(
     admin_arm: &Arm,
-    request: &PrepareTenant,
+    wanted: Option<&roles::WantedRole<'_>>,
     scope: &Scope<'_>,
     report: &mut Report,
-) -> Result<String, PhaseError> {
-    Ok(match &request.user_role {
-        UserRole::NetworkContributor => format!(
-            "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
-            scope.subscription_scope,
-            azure_api::NETWORK_CONTRIBUTOR_ROLE_ID
+) -> Result<(Option<azure_api::arm::RoleDefinition>, String), PhaseError> {
+    Ok(match wanted {
+        None => (
+            None,
+            format!(
+                "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
+                scope.subscription_scope,
+                azure_api::NETWORK_CONTRIBUTOR_ROLE_ID
+            ),
         ),
-        UserRole::LeastPrivilege { role_name } => {
-            roles::ensure_custom_role(
-                admin_arm,
-                scope.tenant_id,
-                &scope.subscription_scope,
-                role_name,
-                "Allows creating and repairing peerings from vnets in scope",
-                USER_PEERING_ACTIONS,
-                report,
-            )
-            .await?
-            .id
+        Some(wanted) => {
+            let role = roles::ensure_custom_role(admin_arm, wanted, report).await?;
+            let id = role.id.clone();
+            (Some(role), id)
         }
     })
 }
@@ -305,6 +336,15 @@ async fn aiven_chain(
     scope: &Scope<'_>,
     report: &mut Report,
 ) -> Result<(), PhaseError> {
+    let wanted = roles::WantedRole {
+        tenant_id: scope.tenant_id,
+        subscription_scope: &scope.subscription_scope,
+        role_name: &request.aiven_role_name,
+        description: "Allows creating a peering to vnets in scope (but not from)",
+        actions: &[PEER_ACTION],
+        name_flag: "--aiven-role-name",
+        accept_wider: request.accept_wider_role,
+    };
     let mut role_part = Report::new(report.phase);
     let (principal, role) = tokio::join!(
         principals::ensure_service_principal(
@@ -314,15 +354,7 @@ async fn aiven_chain(
             true,
             &request.pacing,
         ),
-        roles::ensure_custom_role(
-            admin_arm,
-            scope.tenant_id,
-            &scope.subscription_scope,
-            &request.aiven_role_name,
-            "Allows creating a peering to vnets in scope (but not from)",
-            &[PEER_ACTION],
-            &mut role_part,
-        ),
+        roles::ensure_custom_role(admin_arm, &wanted, &mut role_part),
     );
     let principal = principal.map(|(aiven_sp, aiven_sp_change)| {
         report.resource("service principal", "Aiven", &aiven_sp.id, aiven_sp_change);
@@ -340,13 +372,49 @@ async fn aiven_chain(
     report.absorb(role_part);
     let (aiven_sp, aiven_role) = (principal?, role?);
     report.outputs.aiven_role_id = Some(aiven_role.id.clone());
-    roles::ensure_assignment(
+    let assigned_at = assign(
         admin_arm,
         &scope.assignment(&aiven_role.id, &aiven_sp.id, "Aiven app"),
+        Some((&aiven_role, &wanted)),
         &request.pacing,
         report,
     )
-    .await
+    .await?;
+    // A run for a VNet in another subscription may have rewritten the role at the same moment.
+    roles::recheck_assignable(admin_arm, &aiven_role, &wanted).await?;
+    report.outputs.aiven_role_assigned_at = assigned_at;
+    Ok(())
+}
+
+/// Makes a role assignment; when the custom role is no longer assignable at the VNet (a run
+/// for a VNet in another subscription wrote the role at the same moment), puts the VNet's
+/// subscription back into its assignable scopes and tries again.
+async fn assign(
+    arm: &Arm,
+    wanted: &assignments::Assignment,
+    role: Option<(&azure_api::arm::RoleDefinition, &roles::WantedRole<'_>)>,
+    pacing: &Pacing,
+    report: &mut Report,
+) -> Result<Option<String>, PhaseError> {
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match assignments::ensure_assignment(arm, wanted, pacing, report).await {
+            Err(PhaseError::Azure(error))
+                if error.is(400, "RoleDefinitionNotAssignableAtScope") && attempt < ATTEMPTS =>
+            {
+                let Some((role, role_wanted)) = role else {
+                    return Err(error.into());
+                };
+                tracing::warn!(
+                    "{error}; putting the subscription back into the role's assignable scopes"
+                );
+                roles::recheck_assignable(arm, role, role_wanted).await?;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// How a Graph call on an object created moments ago went.
