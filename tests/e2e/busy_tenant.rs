@@ -372,3 +372,30 @@ async fn a_tenant_id_redacted_from_job_outputs_comes_from_the_jobs_azure_tenant_
     harness.await_active().run().await.assert_success();
     crate::procedure::assert_final_state(&harness);
 }
+
+// Regression: every phase parsed GITHUB_API_URL at start, so a runner's unusual value (or one
+// this tool cannot parse) failed phases that never call GitHub with exit 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn phases_that_never_call_github_ignore_its_api_url() {
+    let harness = Harness::start().await;
+    harness
+        .prepare_tenant()
+        .env(env_vars::GITHUB_API_URL, "not a url")
+        .run()
+        .await
+        .assert_success();
+    // A phase that does call GitHub names the variable.
+    let stored = harness
+        .prepare_tenant()
+        .args(["--store-secret-in", &harness.ready().github_repository])
+        .env(env_vars::GITHUB_TOKEN, harness.ready().github_token.clone())
+        .env(env_vars::GITHUB_API_URL, "not a url")
+        .run()
+        .await;
+    stored.assert_code(2);
+    assert!(
+        stored.stderr.contains(env_vars::GITHUB_API_URL),
+        "{}",
+        stored.stderr
+    );
+}

@@ -59,6 +59,28 @@ fn with_state<'a>(harness: &'a Harness, phase: &str) -> tests::Phase<'a> {
     ])
 }
 
+/// A custom role with the name prepare-tenant wants for Aiven's app, granting only `action`,
+/// made by someone else in the VNet's subscription.
+fn a_target_role_granting(harness: &Harness, action: &str) {
+    let ready = harness.ready().clone();
+    let action = action.to_string();
+    harness.sim.with_world(|world| {
+        world.role_definitions.push(cloud_sim::RoleDefinition {
+            name: "4f0e0d0c-0b0a-4908-8706-050403020100".into(),
+            tenant_id: Some(ready.user_tenant_id.clone()),
+            role_name: "Aiven VNet peering target".into(),
+            description: "not made by this tool".into(),
+            permissions: vec![cloud_sim::Permission {
+                actions: vec![action],
+                ..Default::default()
+            }],
+            assignable_scopes: vec![format!("/subscriptions/{}", ready.subscription_id)],
+            created_time: SystemTime::now(),
+            updated_time: SystemTime::now(),
+        });
+    });
+}
+
 /// Runs the case that makes `code` happen and returns the failed run and its exit code.
 async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
     let ready = harness.ready().clone();
@@ -205,39 +227,13 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
             (harness.prepare_tenant().run().await, 1)
         }
         Code::RoleLacksActions => {
-            harness.sim.with_world(|world| {
-                world.role_definitions.push(cloud_sim::RoleDefinition {
-                    name: "4f0e0d0c-0b0a-4908-8706-050403020100".into(),
-                    tenant_id: Some(ready.user_tenant_id.clone()),
-                    role_name: "Aiven VNet peering target".into(),
-                    description: "made by hand".into(),
-                    permissions: vec![cloud_sim::Permission {
-                        actions: vec!["Microsoft.Network/virtualNetworks/read".into()],
-                        ..Default::default()
-                    }],
-                    assignable_scopes: vec![format!("/subscriptions/{}", ready.subscription_id)],
-                    created_time: SystemTime::now(),
-                    updated_time: SystemTime::now(),
-                });
-            });
+            // Made by hand: it cannot peer.
+            a_target_role_granting(harness, "Microsoft.Network/virtualNetworks/read");
             (harness.prepare_tenant().run().await, 1)
         }
         Code::RoleWider => {
-            harness.sim.with_world(|world| {
-                world.role_definitions.push(cloud_sim::RoleDefinition {
-                    name: "5f0e0d0c-0b0a-4908-8706-050403020100".into(),
-                    tenant_id: Some(ready.user_tenant_id.clone()),
-                    role_name: "Aiven VNet peering target".into(),
-                    description: "another team's".into(),
-                    permissions: vec![cloud_sim::Permission {
-                        actions: vec!["Microsoft.Network/*".into()],
-                        ..Default::default()
-                    }],
-                    assignable_scopes: vec![format!("/subscriptions/{}", ready.subscription_id)],
-                    created_time: SystemTime::now(),
-                    updated_time: SystemTime::now(),
-                });
-            });
+            // Another team's: it can do much more than peer.
+            a_target_role_granting(harness, "Microsoft.Network/*");
             (harness.prepare_tenant().run().await, 1)
         }
         Code::RoleNotVisible => (
