@@ -8,6 +8,7 @@ mod errors;
 mod failures;
 mod github_actions;
 mod gitlab;
+mod plan;
 mod procedure;
 mod status;
 mod teardown;

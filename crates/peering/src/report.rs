@@ -46,6 +46,30 @@ impl Change {
             Self::Missing => "missing",
         }
     }
+
+    /// How a plan names it: what the real run would do.
+    pub fn plan_label(self) -> &'static str {
+        match self {
+            Self::Created => "create",
+            Self::AlreadyPresent => "reuse",
+            Self::Changed => "update",
+            Self::Removed => "delete",
+            Self::Waited => "wait",
+            Self::Missing => "missing",
+        }
+    }
+
+    /// Whether the change is a write (what a plan is about).
+    pub fn writes(self) -> bool {
+        matches!(self, Self::Created | Self::Changed | Self::Removed)
+    }
+}
+
+/// How `--plan` prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +95,9 @@ pub struct Report {
     pub exit_code: u8,
     /// What to do next, when the phase knows (status).
     pub next_step: Option<String>,
+    /// `--plan`: the phase only reads; its resources are what the real run would do to them,
+    /// with the scope (or the id of what exists) as their id.
+    pub plan: Option<PlanFormat>,
 }
 
 impl Report {
@@ -83,7 +110,91 @@ impl Report {
             read_only: false,
             exit_code: 0,
             next_step: None,
+            plan: None,
         }
+    }
+
+    /// Whether this is a `--plan` run: no write request may be made.
+    pub fn planning(&self) -> bool {
+        self.plan.is_some()
+    }
+
+    /// `--plan`: the change the real run would make to one resource (`scope` says where; an
+    /// existing object's id says which).
+    pub fn would(&mut self, kind: &str, name: &str, scope: &str, change: Change) {
+        tracing::info!("plan: {} {kind} {name} ({scope})", change.plan_label());
+        self.resources.push(Resource {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            id: scope.to_string(),
+            change,
+        });
+    }
+
+    /// The plan as a table for a terminal.
+    pub fn plan_text(&self) -> String {
+        let count = |change: Change| {
+            self.resources
+                .iter()
+                .filter(|resource| resource.change == change)
+                .count()
+        };
+        let mut text = format!(
+            "plan of {}: {} to create, {} to update, {} to delete, {} to reuse; nothing was changed\n",
+            self.phase,
+            count(Change::Created),
+            count(Change::Changed),
+            count(Change::Removed),
+            count(Change::AlreadyPresent)
+        );
+        let kind_width = self
+            .resources
+            .iter()
+            .map(|resource| resource.kind.len())
+            .max()
+            .unwrap_or(0);
+        let name_width = self
+            .resources
+            .iter()
+            .map(|resource| resource.name.len())
+            .max()
+            .unwrap_or(0);
+        for resource in &self.resources {
+            let _ = writeln!(
+                text,
+                "  {:<7} {:<kind_width$}  {:<name_width$}  {}",
+                resource.change.plan_label(),
+                resource.kind,
+                resource.name,
+                resource.id
+            );
+        }
+        text
+    }
+
+    /// The plan as JSON: `{"phase", "changes": [{"change", "resource", "name", "scope"}]}`.
+    pub fn plan_json(&self, failure: Option<&Failure>) -> String {
+        let changes: Vec<serde_json::Value> = self
+            .resources
+            .iter()
+            .map(|resource| {
+                serde_json::json!({
+                    "change": resource.change.plan_label(),
+                    "resource": resource.kind,
+                    "name": resource.name,
+                    "scope": resource.id,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "phase": self.phase.name(),
+            "changes": changes,
+            "would_fail": failure.map(|failure| serde_json::json!({
+                "code": failure.code,
+                "message": failure.message,
+            })),
+        });
+        serde_json::to_string_pretty(&value).expect("JSON serializes")
     }
 
     /// Records that this tool created (or, by its deterministic identity, owns) an object.
@@ -99,6 +210,9 @@ impl Report {
 
     /// Records a resource and logs it in the "what it found, created or reused" style.
     pub fn resource(&mut self, kind: &str, name: &str, id: &str, change: Change) {
+        if self.planning() {
+            return self.would(kind, name, id, change);
+        }
         match change {
             Change::AlreadyPresent => tracing::info!("{kind} {name} already exists ({id})"),
             Change::Created => tracing::info!("created {kind} {name} ({id})"),
@@ -117,17 +231,27 @@ impl Report {
 
     /// The Markdown table for `$GITHUB_STEP_SUMMARY`, and the failure if there was one.
     pub fn summary_markdown(&self, failure: Option<&Failure>) -> String {
-        let mut text = format!(
-            "### {}\n\n| resource | name | result | id |\n|---|---|---|---|\n",
-            self.phase
-        );
+        let mut text = match self.planning() {
+            false => format!(
+                "### {}\n\n| resource | name | result | id |\n|---|---|---|---|\n",
+                self.phase
+            ),
+            true => format!(
+                "### {} --plan (nothing was changed)\n\n| resource | name | would | scope or id |\n|---|---|---|---|\n",
+                self.phase
+            ),
+        };
         for resource in &self.resources {
+            let change = match self.planning() {
+                false => resource.change.label(),
+                true => resource.change.plan_label(),
+            };
             let _ = writeln!(
                 text,
                 "| {} | {} | {} | `{}` |",
                 resource.kind,
                 escape_cell(&resource.name),
-                resource.change.label(),
+                change,
                 escape_cell(&resource.id)
             );
         }
@@ -141,11 +265,11 @@ impl Report {
                 .as_deref()
                 .map(|code| format!(" `{code}`"))
                 .unwrap_or_default();
-            let _ = writeln!(
-                text,
-                "**Failed**{code}: {}\n",
-                escape_cell(&failure.message)
-            );
+            let failed = match self.planning() {
+                false => "**Failed**",
+                true => "**The run would fail**",
+            };
+            let _ = writeln!(text, "{failed}{code}: {}\n", escape_cell(&failure.message));
         }
         text
     }
@@ -168,6 +292,9 @@ impl Sinks {
     /// Writes the outputs and the summary everywhere they are asked for; after a failure too,
     /// with what the phase learned before it and the error.
     pub fn write(&self, report: &Report, failure: Option<&Failure>) -> Result<(), PhaseError> {
+        if let Some(format) = report.plan {
+            return self.write_plan(report, format, failure);
+        }
         let pairs = report.outputs.pairs();
         let stdout = std::io::stdout();
         let mut stdout = stdout.lock();
@@ -206,6 +333,30 @@ impl Sinks {
         }
         if let Some(path) = &self.dotenv {
             write_dotenv(path, &pairs)?;
+        }
+        Ok(())
+    }
+}
+
+impl Sinks {
+    /// `--plan`: the plan on stdout and in the step summary; the state file and the CI outputs
+    /// are left as they are (a plan changes nothing, not even locally).
+    fn write_plan(
+        &self,
+        report: &Report,
+        format: PlanFormat,
+        failure: Option<&Failure>,
+    ) -> Result<(), PhaseError> {
+        let text = match format {
+            PlanFormat::Table => report.plan_text(),
+            PlanFormat::Json => report.plan_json(failure) + "\n",
+        };
+        let stdout = std::io::stdout();
+        let mut stdout = stdout.lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+        if let Some(path) = &self.github_step_summary {
+            append(path, &report.summary_markdown(failure))?;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! credential (a secret or the CI's OIDC token) is taken from the environment only in `execute`.
 
 use super::PhaseCli;
-use super::common::{self, Common, VnetArgs};
+use super::common::{self, Common, PlanArgs, VnetArgs};
 use crate::context::{self, Context};
 use crate::error::{InputError, PhaseError};
 use crate::input;
@@ -72,6 +72,8 @@ pub struct Args {
     )]
     pub timeout: String,
     #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -81,6 +83,10 @@ impl PhaseCli for Args {
 
     fn common(&self) -> &Common {
         &self.common
+    }
+
+    fn plan_args(&self) -> Option<&PlanArgs> {
+        Some(&self.plan)
     }
 
     fn request(&self, state: &Outputs) -> Result<AcceptPeering, InputError> {

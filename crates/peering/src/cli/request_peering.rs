@@ -1,7 +1,7 @@
 //! `request-peering`'s flags and their conversion into a [`RequestPeering`] request.
 
 use super::PhaseCli;
-use super::common::{self, Common, VnetArgs};
+use super::common::{self, Common, PlanArgs, VnetArgs};
 use crate::context::{self, Context};
 use crate::error::{InputError, PhaseError};
 use crate::input;
@@ -64,6 +64,8 @@ pub struct Args {
     )]
     pub poll_interval: String,
     #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -73,6 +75,10 @@ impl PhaseCli for Args {
 
     fn common(&self) -> &Common {
         &self.common
+    }
+
+    fn plan_args(&self) -> Option<&PlanArgs> {
+        Some(&self.plan)
     }
 
     fn request(&self, state: &Outputs) -> Result<RequestPeering, InputError> {

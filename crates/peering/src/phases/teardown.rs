@@ -82,7 +82,7 @@ pub async fn teardown(
                     record.name,
                     record.id
                 );
-                report.resource(kind.label(), &record.name, &record.id, Change::Removed);
+                report.would(kind.label(), &record.name, &record.id, Change::Removed);
                 continue;
             }
             match remove(clients, request, record).await? {

@@ -35,10 +35,15 @@ pub(super) async fn ensure_federated_credential(
     report: &mut Report,
 ) -> Result<(), PhaseError> {
     let label = format!("{} {}", wanted.issuer, wanted.subject);
-    let existing = despite_replication(pacing, "listing the app's federated credentials", || {
-        graph.federated_credentials(object_id)
-    })
-    .await?;
+    let existing = match super::plan::is_planned(object_id) {
+        true => Vec::new(),
+        false => {
+            despite_replication(pacing, "listing the app's federated credentials", || {
+                graph.federated_credentials(object_id)
+            })
+            .await?
+        }
+    };
     if let Some(found) = existing.iter().find(|credential| {
         credential.issuer == wanted.issuer && credential.subject == wanted.subject
     }) {
@@ -58,6 +63,10 @@ pub(super) async fn ensure_federated_credential(
         .with_code(crate::catalog::Code::FederatedCredentialLimit));
     }
     let name = federated_credential_name(&wanted.subject);
+    if report.planning() {
+        report.would("federated credential", &label, &name, Change::Created);
+        return Ok(());
+    }
     let created = despite_replication(pacing, "adding a federated credential", || {
         graph.create_federated_credential(
             object_id,
@@ -105,6 +114,10 @@ pub(super) async fn ensure_stored_secret(
 ) -> Result<(), PhaseError> {
     let label = format!("{} in {}", stored.name, stored.target);
     let display_name = stored_password_name(stored);
+    if super::plan::is_planned(object_id) {
+        report.would("GitHub secret", &label, &display_name, Change::Created);
+        return Ok(());
+    }
     let application = until_visible(pacing, "reading the app registration", || {
         graph.application(object_id)
     })
@@ -138,6 +151,10 @@ pub(super) async fn ensure_stored_secret(
             &format!("app password {}", valid[0]),
             Change::AlreadyPresent,
         );
+        return Ok(());
+    }
+    if report.planning() {
+        report.would("GitHub secret", &label, &display_name, Change::Created);
         return Ok(());
     }
     let end = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + stored.lifetime)

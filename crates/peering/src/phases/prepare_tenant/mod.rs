@@ -4,6 +4,7 @@
 
 mod application;
 mod credentials;
+mod plan;
 mod principals;
 mod roles;
 
@@ -154,6 +155,7 @@ pub async fn prepare_tenant(
         "the app's service principal",
         false,
         &request.pacing,
+        report.planning(),
     )
     .await?;
     report.resource(
@@ -182,6 +184,7 @@ pub async fn prepare_tenant(
         "the Aiven app's service principal",
         true,
         &request.pacing,
+        report.planning(),
     )
     .await?;
     report.resource("service principal", "Aiven", &aiven_sp.id, aiven_sp_change);

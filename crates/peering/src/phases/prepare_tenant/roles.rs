@@ -80,6 +80,15 @@ pub(super) async fn ensure_custom_role(
         permissions: vec![wanted],
         assignable_scopes: vec![subscription_scope.to_string()],
     };
+    if report.planning() {
+        report.would(
+            "custom role",
+            role_name,
+            subscription_scope,
+            Change::Created,
+        );
+        return Ok(super::plan::role(properties));
+    }
     let created = arm
         .put_role_definition(subscription_scope, &guid.to_string(), &properties)
         .await?;
@@ -145,6 +154,10 @@ async fn reuse_custom_role(
         .first()
         .cloned()
         .unwrap_or_else(|| subscription_scope.to_string());
+    if report.planning() {
+        report.would("custom role", role_name, &existing.id, Change::Changed);
+        return Ok(existing);
+    }
     let updated = arm
         .put_role_definition(&home_scope, &existing.name, &properties)
         .await?;
@@ -195,9 +208,14 @@ pub(super) async fn ensure_assignment(
     report: &mut Report,
 ) -> Result<(), PhaseError> {
     let label = format!("{} on the VNet", wanted.who);
-    let existing = arm
-        .role_assignments_for(&wanted.scope, &wanted.principal_id)
-        .await?;
+    // A plan's stand-in principal has no assignment yet.
+    let existing = match super::plan::is_planned(&wanted.principal_id) {
+        true => Vec::new(),
+        false => {
+            arm.role_assignments_for(&wanted.scope, &wanted.principal_id)
+                .await?
+        }
+    };
     if let Some(found) = existing.iter().find(|assignment| {
         guid_of(&assignment.properties.role_definition_id) == guid_of(&wanted.role_definition_id)
             && assignment
@@ -210,6 +228,10 @@ pub(super) async fn ensure_assignment(
         if found.name.eq_ignore_ascii_case(&wanted.guid()) {
             report.created(ResourceKind::RoleAssignment, &found.id, &label, None);
         }
+        return Ok(());
+    }
+    if report.planning() {
+        report.would("role assignment", &label, &wanted.scope, Change::Created);
         return Ok(());
     }
     let guid = wanted.guid();

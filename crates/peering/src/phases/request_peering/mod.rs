@@ -1,6 +1,8 @@
 //! Seed steps 11–12, with the Aiven token: ask Aiven for the peering connection (once) and wait
 //! until Aiven's side is done (PENDING_PEER), keeping the Aiven tenant and VNet ids.
 
+mod vpc;
+
 use crate::catalog::Code;
 use crate::error::PhaseError;
 use crate::phases::{describe_failure, failure_code};
@@ -47,7 +49,7 @@ pub async fn request_peering(
     request: &RequestPeering,
     report: &mut Report,
 ) -> Result<(), PhaseError> {
-    let vpc_id = resolve_vpc(aiven, request).await?;
+    let vpc_id = vpc::resolve_vpc(aiven, request).await?;
     let vpc = aiven
         .vpc(&request.project, &vpc_id)
         .await
@@ -128,7 +130,9 @@ pub async fn request_peering(
                 "the previous peering connection to {label} is {}; waiting for it to go",
                 connection.state
             );
-            wait_until_gone(aiven, request, &vpc_id).await?;
+            if !report.planning() {
+                wait_until_gone(aiven, request, &vpc_id).await?;
+            }
             create(aiven, request, &vpc_id, report, &label).await?;
             true
         }
@@ -147,6 +151,10 @@ pub async fn request_peering(
         }
     };
 
+    if report.planning() {
+        // A plan stops before the wait: the rest reads what the writes above would start.
+        return Ok(());
+    }
     let started = std::time::Instant::now();
     let ready = loop {
         match wait_for_pending_peer(aiven, request, &vpc_id, &label).await? {
@@ -274,6 +282,10 @@ async fn recreate(
     report: &mut Report,
     label: &str,
 ) -> Result<(), PhaseError> {
+    if report.planning() {
+        would(report, request, vpc_id, label, Change::Removed);
+        return create(aiven, request, vpc_id, report, label).await;
+    }
     aiven
         .delete_azure_peering(&request.project, vpc_id, &request.target())
         .await?;
@@ -293,61 +305,6 @@ fn wrong_identity(connection: &PeeringConnection, request: &RequestPeering) -> b
         || differs(&connection.peer_azure_tenant_id, &request.tenant_id)
 }
 
-async fn resolve_vpc(aiven: &Aiven, request: &RequestPeering) -> Result<String, PhaseError> {
-    if let Some(id) = &request.project_vpc_id {
-        return Ok(id.clone());
-    }
-    let vpcs = aiven
-        .vpcs(&request.project)
-        .await
-        .map_err(|error| match error.status() {
-            Some(404) | Some(403) => PhaseError::input(
-                "--project",
-                format!(
-                    "project {} not found or not accessible with this token: {error}",
-                    request.project
-                ),
-            )
-            .with_code(Code::AivenProjectNotFound),
-            _ => error.into(),
-        })?;
-    let location = request
-        .vnet_location
-        .clone()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let wanted_cloud = format!("azure-{location}");
-    let matching: Vec<_> = vpcs
-        .iter()
-        .filter(|vpc| vpc.cloud_name.eq_ignore_ascii_case(&wanted_cloud) && vpc.state == "ACTIVE")
-        .collect();
-    match matching.as_slice() {
-        [single] => Ok(single.project_vpc_id.clone()),
-        [] => Err(PhaseError::input(
-            "--project-vpc-id",
-            format!(
-                "project {} has no active VPC in {wanted_cloud}; create one or pass --project-vpc-id",
-                request.project
-            ),
-        )
-        .with_code(Code::AivenVpcNotFound)),
-        several => Err(PhaseError::input(
-            "--project-vpc-id",
-            format!(
-                "project {} has {} VPCs in {wanted_cloud} ({}); pass --project-vpc-id",
-                request.project,
-                several.len(),
-                several
-                    .iter()
-                    .map(|vpc| vpc.project_vpc_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-        .with_code(Code::AivenVpcNotFound)),
-    }
-}
-
 async fn create(
     aiven: &Aiven,
     request: &RequestPeering,
@@ -355,6 +312,10 @@ async fn create(
     report: &mut Report,
     label: &str,
 ) -> Result<(), PhaseError> {
+    if report.planning() {
+        would(report, request, vpc_id, label, Change::Created);
+        return Ok(());
+    }
     let body = CreatePeering::new(
         request.target(),
         &request.app_id,
@@ -377,6 +338,12 @@ async fn create(
         None,
     );
     Ok(())
+}
+
+/// `--plan`: the change the real run would make to the connection, instead of making it.
+fn would(report: &mut Report, request: &RequestPeering, vpc: &str, label: &str, change: Change) {
+    let scope = format!("Aiven project {} VPC {vpc}", request.project);
+    report.would("peering connection", label, &scope, change);
 }
 
 async fn wait_until_gone(
