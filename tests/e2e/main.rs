@@ -10,5 +10,6 @@ mod github_actions;
 mod gitlab;
 mod plan;
 mod procedure;
+mod seed_replay;
 mod status;
 mod teardown;

@@ -3,6 +3,8 @@
 //! environment contract, and keeps every byte they print for leak scans.
 
 pub mod github_runner;
+pub mod process;
+pub mod seed_replay;
 pub mod summary;
 pub mod tools;
 
@@ -236,9 +238,33 @@ impl<'a> Phase<'a> {
         }
     }
 
+    /// Runs the binary measured (wall time and peak RSS, see [`process::run_measured`]); keeps
+    /// what it printed like [`Phase::run`].
+    pub async fn run_measured(self) -> (Run, process::Measured) {
+        let mut command = self.std_command();
+        let measured = tokio::task::spawn_blocking(move || process::run_measured(&mut command))
+            .await
+            .expect("the measuring thread runs")
+            .expect("the step binary starts");
+        let run = Run {
+            code: measured.code,
+            stdout: measured.stdout.clone(),
+            stderr: measured.stderr.clone(),
+        };
+        self.harness.keep_printed(&self.name, &self.args, &run);
+        (run, measured)
+    }
+
+    /// [`Phase::std_command`] as a tokio command that is killed when dropped.
+    fn command(&self) -> tokio::process::Command {
+        let mut command = tokio::process::Command::from(self.std_command());
+        command.kill_on_drop(true);
+        command
+    }
+
     /// The command line of the binary, with `HOME` and `TMPDIR` inside the scratch directory so
     /// the leak scan sees everything it writes.
-    fn command(&self) -> tokio::process::Command {
+    fn std_command(&self) -> std::process::Command {
         let program =
             self.harness
                 .binaries
@@ -248,7 +274,7 @@ impl<'a> Phase<'a> {
             "{} is not built: run the tests with `cargo test --workspace` (or `cargo build -p peering --bins` first)",
             program.display()
         );
-        let mut command = tokio::process::Command::new(&program);
+        let mut command = std::process::Command::new(&program);
         command.env_clear();
         if let Ok(value) = std::env::var("PATH") {
             command.env("PATH", value);
@@ -269,7 +295,6 @@ impl<'a> Phase<'a> {
         command
             .args(&self.args)
             .current_dir(self.harness.dir.path());
-        command.kill_on_drop(true);
         command
     }
 }
@@ -470,6 +495,11 @@ impl Harness {
         for phase in peering::Phase::procedure() {
             self.procedure_phase(phase).run().await.assert_success();
         }
+    }
+
+    /// Runs the step binaries from `directory` instead (the bench measures release builds).
+    pub fn use_binaries_from(&mut self, directory: PathBuf) {
+        self.binaries = directory;
     }
 
     /// Keeps text printed by something else (a CI runner running the binaries) for the leak scan.

@@ -1,4 +1,5 @@
-//! The outside tools some tests need (gitlab-ci-local, actionlint, check-jsonschema, curl),
+//! The outside tools some tests need (gitlab-ci-local, actionlint, check-jsonschema, shellcheck,
+//! the Aiven CLI, curl),
 //! where they are, and what to say when one is missing: under CI (`CI` set) a missing tool is
 //! a failure; elsewhere its test skips, and the `skipped_checks` test target lists every
 //! skipped check with the command that installs the tools.
@@ -43,17 +44,27 @@ pub const CHECK_JSONSCHEMA: Tool = Tool {
     needed_by: &["ci_files::workflows_actions_and_the_gitlab_file_match_their_schemas"],
 };
 
+/// The Aiven CLI (aiven-client 4.18, in the tools' Python environment): the seed's `avn` steps.
+pub const AVN: Tool = Tool {
+    name: "avn",
+    relative_path: Some("venv/bin/avn"),
+    needed_by: &[
+        "seed_replay::avn_runs_the_seeds_aiven_steps_and_recreates_an_invalid_connection_when_installed",
+    ],
+};
+
 pub const CURL: Tool = Tool {
     name: "curl",
     relative_path: None,
     needed_by: &["xtask install_script tests"],
 };
 
-pub const ALL: [&Tool; 5] = [
+pub const ALL: [&Tool; 6] = [
     &GITLAB_CI_LOCAL,
     &ACTIONLINT,
     &CHECK_JSONSCHEMA,
     &SHELLCHECK,
+    &AVN,
     &CURL,
 ];
 

@@ -10,6 +10,7 @@ mod marketplace;
 mod phases;
 mod pin;
 mod repository;
+mod seed_replay;
 mod tidy;
 
 use anyhow::{Context, Result, bail};
@@ -32,12 +33,8 @@ enum Task {
         #[arg(long)]
         fast: bool,
     },
-    /// Measure start-up, phase durations and request counts against the simulator.
-    Bench {
-        /// How many full procedures to run.
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-    },
+    /// Measure the phases against their floor, start-up, sizes and the seed replay (baseline).
+    Bench(bench::BenchArguments),
     /// Build the release archive of one target with its sha256 (and the combined sha256.sum) into dist/.
     Dist {
         /// Rust target triple (default: the host).
@@ -68,6 +65,8 @@ enum Task {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Run the seed document's commands with the real az and avn against the simulator.
+    SeedReplay(seed_replay::SeedReplayArguments),
     /// Generate actions/<phase>/action.yml and the root action.yml from the binaries' flag
     /// definitions, and rewrite references to the repository and its release.
     Codegen {
@@ -81,7 +80,8 @@ fn main() -> ExitCode {
     let arguments = Arguments::parse();
     let result = match arguments.command {
         Task::Demo { fast } => demo::run(fast),
-        Task::Bench { runs } => bench::run(runs),
+        Task::Bench(arguments) => bench::run(arguments),
+        Task::SeedReplay(arguments) => seed_replay::run(arguments),
         Task::Dist {
             target,
             binary,

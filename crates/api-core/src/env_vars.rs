@@ -124,6 +124,30 @@ pub const AIVEN_PEERING_APP_SECRET: &str = "AIVEN_PEERING_APP_SECRET";
 pub const PEERING_CI_TOOLS: &str = "PEERING_CI_TOOLS";
 /// Set by CI systems; the tests fail instead of skipping when a tool is missing.
 pub const CI: &str = "CI";
+/// `1` makes `cargo test` run the seed replay with the real Azure CLI too (its install is
+/// large; `.ci/run` runs the replay through `cargo xtask seed-replay` instead).
+pub const PEERING_TEST_AZ_REPLAY: &str = "PEERING_TEST_AZ_REPLAY";
+
+// Variables of the real CLIs that the seed replay (`tests::seed_replay`) sets for them, as a
+// user of those CLIs would: the Azure CLI (azure-cli), the Aiven CLI (aiven-client) and
+// python-requests under both.
+
+/// Azure CLI: its configuration directory (profile, clouds, MSAL token cache).
+pub const AZURE_CONFIG_DIR: &str = "AZURE_CONFIG_DIR";
+/// Azure CLI: `core.instance_discovery`; `false` for an authority host Microsoft does not know.
+pub const AZURE_CORE_INSTANCE_DISCOVERY: &str = "AZURE_CORE_INSTANCE_DISCOVERY";
+/// Azure CLI: `core.collect_telemetry`.
+pub const AZURE_CORE_COLLECT_TELEMETRY: &str = "AZURE_CORE_COLLECT_TELEMETRY";
+/// Azure CLI: `core.survey_message`.
+pub const AZURE_CORE_SURVEY_MESSAGE: &str = "AZURE_CORE_SURVEY_MESSAGE";
+/// Azure CLI: `core.no_color`.
+pub const AZURE_CORE_NO_COLOR: &str = "AZURE_CORE_NO_COLOR";
+/// Aiven CLI: its configuration directory.
+pub const AIVEN_CONFIG_DIR: &str = "AIVEN_CONFIG_DIR";
+/// Aiven CLI: the default `--project`.
+pub const AIVEN_PROJECT: &str = "AIVEN_PROJECT";
+/// python-requests: the CA bundle to trust.
+pub const REQUESTS_CA_BUNDLE: &str = "REQUESTS_CA_BUNDLE";
 
 /// Reads a variable, treating an empty value as unset (CI systems export empty inputs).
 pub fn non_empty(name: &str) -> Option<String> {

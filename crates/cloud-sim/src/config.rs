@@ -127,6 +127,16 @@ impl Delays {
     }
 }
 
+impl Delays {
+    /// The `Retry-After` of a running ARM operation: `lro_duration` in whole seconds, rounded
+    /// up, at least 1 s, as ARM sends it. A `0` would read as "no hint" to azure-core, whose
+    /// pollers (the Azure CLI's) then wait their 30 s default.
+    pub fn lro_retry_after(&self) -> Duration {
+        let seconds = self.lro_duration.as_secs() + u64::from(self.lro_duration.subsec_nanos() > 0);
+        Duration::from_secs(seconds.max(1))
+    }
+}
+
 impl Default for Delays {
     fn default() -> Delays {
         Delays::realistic()
@@ -297,6 +307,26 @@ pub(crate) mod duration_text {
                 humantime::parse_duration(&text).map_err(serde::de::Error::custom)
             }
             DurationInput::Milliseconds(milliseconds) => Ok(Duration::from_millis(milliseconds)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lro_retry_after_is_whole_seconds_rounded_up_and_never_zero() {
+        let with_lro = |lro_duration| Delays {
+            lro_duration,
+            ..Delays::zero()
+        };
+        for (lro, seconds) in [(0, 1), (200, 1), (1000, 1), (1001, 2), (2000, 2)] {
+            assert_eq!(
+                with_lro(Duration::from_millis(lro)).lro_retry_after(),
+                Duration::from_secs(seconds),
+                "{lro}ms"
+            );
         }
     }
 }

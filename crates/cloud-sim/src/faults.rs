@@ -54,11 +54,18 @@ pub(crate) fn is_faultable(shared: &Shared, service: Service, path: &str) -> boo
 }
 
 /// State-changing requests: POST/PUT/PATCH/DELETE on Graph, ARM, Aiven and GitHub (not token
-/// requests, which change nothing a client could see).
+/// requests, which change nothing a client could see, nor Graph's read-only action
+/// `POST /directoryObjects/getByIds`, which looks objects up).
 pub(crate) fn is_write(service: Service, path: &str, method: &axum::http::Method) -> bool {
     use axum::http::Method;
+    let read_only_action = service == Service::Graph
+        && *method == Method::POST
+        && path
+            .trim_end_matches('/')
+            .ends_with("/directoryObjects/getByIds");
     service != Service::Control
         && !is_token_request(service, path)
+        && !read_only_action
         && matches!(
             *method,
             Method::POST | Method::PUT | Method::PATCH | Method::DELETE

@@ -88,31 +88,45 @@ fn tenant_not_found(tenant: &str) -> Response<Body> {
     )
 }
 
+/// The pseudo-tenants of the v2.0 endpoint: any work account (`organizations`), any account
+/// (`common`), personal accounts (`consumers`). MSAL reads their discovery documents (the Azure
+/// CLI builds an `organizations` authority for `az account clear`); their issuer carries the
+/// literal `{tenantid}` placeholder, filled per token by the real service.
+const PSEUDO_TENANTS: [&str; 3] = ["common", "organizations", "consumers"];
+
 fn openid_configuration(shared: &Shared, tenant: &str) -> Response<Body> {
-    let world = shared.world();
-    let Some(tenant) = world.tenant(tenant) else {
-        return tenant_not_found(tenant);
-    };
     let authority = &shared.urls.authority_host;
-    let tenant_id = &tenant.id;
+    let (path_tenant, issuer_tenant, region_scope) = match PSEUDO_TENANTS
+        .iter()
+        .find(|pseudo| tenant.eq_ignore_ascii_case(pseudo))
+    {
+        Some(pseudo) => (pseudo.to_string(), "{tenantid}".to_string(), Value::Null),
+        None => {
+            let world = shared.world();
+            let Some(tenant) = world.tenant(tenant) else {
+                return tenant_not_found(tenant);
+            };
+            (tenant.id.clone(), tenant.id.clone(), json!("EU"))
+        }
+    };
     json_response(
         StatusCode::OK,
         json!({
-            "token_endpoint": format!("{authority}/{tenant_id}/oauth2/v2.0/token"),
+            "token_endpoint": format!("{authority}/{path_tenant}/oauth2/v2.0/token"),
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-            "jwks_uri": format!("{authority}/{tenant_id}/discovery/v2.0/keys"),
+            "jwks_uri": format!("{authority}/{path_tenant}/discovery/v2.0/keys"),
             "response_modes_supported": ["query", "fragment", "form_post"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": format!("{authority}/{tenant_id}/v2.0"),
+            "issuer": format!("{authority}/{issuer_tenant}/v2.0"),
             "request_uri_parameter_supported": false,
-            "authorization_endpoint": format!("{authority}/{tenant_id}/oauth2/v2.0/authorize"),
-            "device_authorization_endpoint": format!("{authority}/{tenant_id}/oauth2/v2.0/devicecode"),
-            "end_session_endpoint": format!("{authority}/{tenant_id}/oauth2/v2.0/logout"),
+            "authorization_endpoint": format!("{authority}/{path_tenant}/oauth2/v2.0/authorize"),
+            "device_authorization_endpoint": format!("{authority}/{path_tenant}/oauth2/v2.0/devicecode"),
+            "end_session_endpoint": format!("{authority}/{path_tenant}/oauth2/v2.0/logout"),
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid"],
-            "tenant_region_scope": "EU",
+            "tenant_region_scope": region_scope,
             "cloud_instance_name": "microsoftonline.com",
         }),
     )

@@ -1,10 +1,11 @@
 //! Azure Resource Manager: routing, api-version tables, authentication, and the checks and
 //! answer shapes every resource family shares (errors, RBAC, lists).
 //!
-//! One file per resource family: `subscriptions`, `networks`, `peerings`, `operations`,
+//! One file per resource family: `metadata` (the unauthenticated cloud document), `subscriptions`, `networks`, `peerings`, `operations`,
 //! `role_definitions`, `role_assignments`; `target` turns a path into a `Target`. The clock-driven
 //! transitions of peerings and operations are world logic (`crate::world::network`).
 
+mod metadata;
 mod networks;
 mod operations;
 mod peerings;
@@ -141,6 +142,9 @@ async fn handle(
     body: Bytes,
 ) -> Response<Body> {
     let is_write = method != Method::GET && method != Method::HEAD;
+    if method == Method::GET && metadata::is_metadata_path(&path_segments(uri.path())) {
+        return arm_headers(metadata::endpoints(&shared, uri.query()), false);
+    }
     let mut world = shared.world();
     let (response, identity) = dispatch(&shared, &mut world, method, &uri, &headers, &body);
     drop(world);
@@ -265,6 +269,7 @@ fn route(request: &ArmRequest, world: &mut World, target: &Target) -> ArmResult 
         (Method::GET, Target::SubscriptionList) => {
             subscriptions::list_subscriptions(request, world)
         }
+        (Method::GET, Target::TenantList) => subscriptions::list_tenants(request, world),
         (Method::GET, Target::Subscription { subscription }) => {
             subscriptions::get_subscription(request, world, subscription)
         }
@@ -281,7 +286,9 @@ fn route(request: &ArmRequest, world: &mut World, target: &Target) -> ArmResult 
                 subscription,
                 resource_group,
             },
-        ) => networks::list_virtual_networks(request, world, subscription, resource_group),
+        ) => {
+            networks::list_virtual_networks(request, world, subscription, resource_group.as_deref())
+        }
         (
             Method::GET,
             Target::VirtualNetwork {

@@ -8,6 +8,7 @@ use super::{
     ArmRequest, ArmResult, check_subscription, find_resource_group, find_virtual_network,
     list_response, require,
 };
+use crate::authz::is_permitted;
 use crate::http::json_response;
 use crate::world::{VirtualNetwork, World, virtual_network_id};
 
@@ -36,22 +37,36 @@ fn virtual_network_json(world: &World, network: &VirtualNetwork) -> Value {
     })
 }
 
+/// Lists the networks of a resource group, or of the whole subscription. A subscription-wide
+/// list, as ARM answers it, holds only the networks the caller may read (no 403 for the rest).
 pub(super) fn list_virtual_networks(
     request: &ArmRequest,
     world: &World,
     subscription: &str,
-    resource_group: &str,
+    resource_group: Option<&str>,
 ) -> ArmResult {
     check_subscription(request, world, subscription)?;
-    let scope = format!("/subscriptions/{subscription}/resourceGroups/{resource_group}");
-    require(request, world, NETWORK_READ, &scope)?;
-    find_resource_group(world, subscription, resource_group)?;
+    if let Some(resource_group) = resource_group {
+        let scope = format!("/subscriptions/{subscription}/resourceGroups/{resource_group}");
+        require(request, world, NETWORK_READ, &scope)?;
+        find_resource_group(world, subscription, resource_group)?;
+    }
+    let token = &request.token;
     let values: Vec<Value> = world
         .virtual_networks
         .iter()
         .filter(|network| {
             network.subscription_id.eq_ignore_ascii_case(subscription)
-                && network.resource_group.eq_ignore_ascii_case(resource_group)
+                && resource_group
+                    .is_none_or(|group| network.resource_group.eq_ignore_ascii_case(group))
+                && is_permitted(
+                    world,
+                    &token.tenant_id,
+                    &token.service_principal_id,
+                    token.issued_at,
+                    NETWORK_READ,
+                    &network.id(),
+                )
         })
         .map(|network| virtual_network_json(world, network))
         .collect();

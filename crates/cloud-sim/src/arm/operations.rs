@@ -35,8 +35,14 @@ pub(super) fn operation_urls(
     )
 }
 
+/// `Retry-After` of a running operation (see `Delays::lro_retry_after`).
 pub(super) fn retry_after_seconds(request: &ArmRequest) -> String {
-    request.shared.delays.lro_duration.as_secs().to_string()
+    request
+        .shared
+        .delays
+        .lro_retry_after()
+        .as_secs()
+        .to_string()
 }
 
 pub(super) fn get_operation(

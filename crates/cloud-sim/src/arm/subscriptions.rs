@@ -36,6 +36,28 @@ pub(super) fn list_subscriptions(request: &ArmRequest, world: &World) -> ArmResu
     Ok(json_response(StatusCode::OK, body))
 }
 
+/// `GET /tenants`: the tenants the caller belongs to. An app-only token belongs to the one tenant
+/// that issued it (a user sees every tenant they are a member or guest of).
+pub(super) fn list_tenants(request: &ArmRequest, world: &World) -> ArmResult {
+    let values: Vec<Value> = world
+        .tenant(&request.token.tenant_id)
+        .map(|tenant| {
+            json!({
+                "id": format!("/tenants/{}", tenant.id),
+                "tenantId": tenant.id,
+                "countryCode": "US",
+                "displayName": tenant.display_name,
+                "domains": [tenant.default_domain],
+                "tenantCategory": "Home",
+                "defaultDomain": tenant.default_domain,
+                "tenantType": "AAD",
+            })
+        })
+        .into_iter()
+        .collect();
+    Ok(json_response(StatusCode::OK, list_body(values)))
+}
+
 /// Any effective role assignment at, above or below `scope`.
 fn has_any_access(request: &ArmRequest, world: &World, scope: &str) -> bool {
     let token = &request.token;

@@ -10,6 +10,7 @@ pub(super) enum Provider {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Target {
+    TenantList,
     SubscriptionList,
     Subscription {
         subscription: String,
@@ -18,9 +19,10 @@ pub(super) enum Target {
         subscription: String,
         resource_group: String,
     },
+    /// The networks of a resource group, or of the whole subscription (`resource_group: None`).
     VirtualNetworkList {
         subscription: String,
-        resource_group: String,
+        resource_group: Option<String>,
     },
     VirtualNetwork {
         subscription: String,
@@ -56,7 +58,8 @@ pub(super) enum Target {
 impl Target {
     pub(super) fn provider(&self) -> Provider {
         match self {
-            Target::SubscriptionList
+            Target::TenantList
+            | Target::SubscriptionList
             | Target::Subscription { .. }
             | Target::ResourceGroup { .. } => Provider::Resources,
             Target::RoleDefinitions { .. } | Target::RoleAssignments { .. } => {
@@ -99,8 +102,20 @@ pub(super) fn parse_target(segments: &[String]) -> Option<Target> {
     }
     let texts: Vec<&str> = segments.iter().map(String::as_str).collect();
     match texts.as_slice() {
+        [tenants] if keyword(tenants, "tenants") => Some(Target::TenantList),
         [subscriptions] if keyword(subscriptions, "subscriptions") => {
             Some(Target::SubscriptionList)
+        }
+        [subscriptions, subscription, providers, network, networks]
+            if keyword(subscriptions, "subscriptions")
+                && keyword(providers, "providers")
+                && keyword(network, "Microsoft.Network")
+                && keyword(networks, "virtualNetworks") =>
+        {
+            Some(Target::VirtualNetworkList {
+                subscription: subscription.to_string(),
+                resource_group: None,
+            })
         }
         [subscriptions, subscription] if keyword(subscriptions, "subscriptions") => {
             Some(Target::Subscription {
@@ -152,7 +167,7 @@ pub(super) fn parse_target(segments: &[String]) -> Option<Target> {
                     match rest {
                         [] => Some(Target::VirtualNetworkList {
                             subscription,
-                            resource_group,
+                            resource_group: Some(resource_group),
                         }),
                         [name] => Some(Target::VirtualNetwork {
                             subscription,

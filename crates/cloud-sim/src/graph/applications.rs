@@ -9,8 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::credentials::password_credential_json;
 use super::{
-    GraphRequest, bad_request, collection_response, graph_error, insufficient_privileges,
-    not_found, parse_filter,
+    GraphFilter, GraphRequest, bad_request, collection_response, graph_error,
+    insufficient_privileges, not_found, parse_filter, starts_with_ignoring_case,
+    unsupported_filter,
 };
 use crate::Shared;
 use crate::http::{empty_response, json_response, query_value};
@@ -22,7 +23,7 @@ const SIGN_IN_AUDIENCES: [&str; 4] = [
     "AzureADandPersonalMicrosoftAccount",
     "PersonalMicrosoftAccount",
 ];
-const APPLICATION_PROPERTIES: [&str; 14] = [
+const APPLICATION_PROPERTIES: [&str; 15] = [
     "displayName",
     "signInAudience",
     "description",
@@ -37,6 +38,7 @@ const APPLICATION_PROPERTIES: [&str; 14] = [
     "uniqueName",
     "isFallbackPublicClient",
     "serviceManagementReference",
+    "keyCredentials",
 ];
 
 pub(super) fn application_json(
@@ -112,21 +114,17 @@ pub(super) fn list_applications(request: &GraphRequest, world: &World) -> Respon
         }
         let keep = match &filter {
             None => true,
-            Some((field, value)) => match field.as_str() {
+            Some(GraphFilter::StartsWith { field, prefix }) if field == "displayName" => {
+                starts_with_ignoring_case(&application.display_name, prefix)
+            }
+            Some(GraphFilter::Equals { field, value }) => match field.as_str() {
                 "displayName" => application.display_name == *value,
                 "appId" => application.app_id.eq_ignore_ascii_case(value),
                 "uniqueName" => application.unique_name.as_deref() == Some(value.as_str()),
                 "id" => application.object_id.eq_ignore_ascii_case(value),
-                other => {
-                    return graph_error(
-                        StatusCode::BAD_REQUEST,
-                        "Request_UnsupportedQuery",
-                        &format!(
-                            "Unsupported or invalid query filter clause specified for property '{other}' of resource 'Application'."
-                        ),
-                    );
-                }
+                other => return unsupported_filter(other, "Application"),
             },
+            Some(other) => return unsupported_filter(other.field(), "Application"),
         };
         if keep {
             values.push(application_json(request.shared, world, application, false));
@@ -147,6 +145,22 @@ fn validate_application_body(
                 &format!(
                     "Property '{name}' does not exist on type 'microsoft.graph.application'. Make sure to only use property names that are defined by the type or mark the type as open type."
                 ),
+            ));
+        }
+    }
+    // `az ad app create --key-type Password` sends `"keyCredentials": []`. Certificates are not
+    // simulated: refuse them rather than drop them silently.
+    match object.get("keyCredentials") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(keys)) if keys.is_empty() => {}
+        Some(Value::Array(_)) => {
+            return Err(bad_request(
+                "The simulator does not keep key credentials (certificates): send 'keyCredentials' empty or not at all.",
+            ));
+        }
+        Some(_) => {
+            return Err(bad_request(
+                "Invalid value specified for property 'keyCredentials' of resource 'Application'.",
             ));
         }
     }

@@ -1,10 +1,11 @@
 //! Microsoft Graph v1.0: routing, authentication, `$filter` and key-segment parsing, Graph's
 //! error shape and the one place collections are built. Resource families live in
-//! `applications`, `credentials` (passwords, federated identity credentials) and
-//! `service_principals`.
+//! `applications`, `credentials` (passwords, federated identity credentials),
+//! `service_principals` and `directory_objects` (lookups by id).
 
 mod applications;
 mod credentials;
+mod directory_objects;
 mod service_principals;
 
 use std::sync::Arc;
@@ -142,18 +143,59 @@ fn parse_key_segment(segment: &str) -> Option<(&str, &str, String)> {
     Some((name, key, value.replace("''", "'")))
 }
 
-/// `field eq 'value'` → (field, value).
-fn parse_filter(filter: &str) -> Result<(String, String), Response<Body>> {
+/// One `$filter` clause the simulator understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum GraphFilter {
+    /// `property eq 'value'`.
+    Equals { field: String, value: String },
+    /// `startswith(property,'value')`: Graph compares without regard to case.
+    StartsWith { field: String, prefix: String },
+}
+
+impl GraphFilter {
+    pub(super) fn field(&self) -> &str {
+        match self {
+            GraphFilter::Equals { field, .. } | GraphFilter::StartsWith { field, .. } => field,
+        }
+    }
+}
+
+/// True when `text` starts with `prefix`, ignoring case as Graph's `startswith` does.
+pub(super) fn starts_with_ignoring_case(text: &str, prefix: &str) -> bool {
+    text.to_lowercase().starts_with(&prefix.to_lowercase())
+}
+
+/// Parses `field eq 'value'` or `startswith(field,'value')` (the Azure CLI's `az ad app list
+/// --display-name`, which `az ad app create` runs first, sends the latter).
+fn parse_filter(filter: &str) -> Result<GraphFilter, Response<Body>> {
     let invalid = || {
         graph_error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             &format!(
-                "Invalid filter clause: the simulator understands only \"property eq 'value'\", got \"{filter}\"."
+                "Invalid filter clause: the simulator understands \"property eq 'value'\" and \"startswith(property,'value')\", got \"{filter}\"."
             ),
         )
     };
-    let mut parts = filter.trim().splitn(3, ' ');
+    let unquote = |text: &str| {
+        text.trim()
+            .strip_prefix('\'')
+            .and_then(|value| value.strip_suffix('\''))
+            .map(|value| value.replace("''", "'"))
+    };
+    let trimmed = filter.trim();
+    if let Some(arguments) = trimmed
+        .get(..11)
+        .filter(|head| head.eq_ignore_ascii_case("startswith("))
+        .and_then(|_| trimmed[11..].strip_suffix(')'))
+    {
+        let (field, quoted) = arguments.split_once(',').ok_or_else(invalid)?;
+        return Ok(GraphFilter::StartsWith {
+            field: field.trim().to_string(),
+            prefix: unquote(quoted).ok_or_else(invalid)?,
+        });
+    }
+    let mut parts = trimmed.splitn(3, ' ');
     let (Some(field), Some(operator), Some(value)) = (parts.next(), parts.next(), parts.next())
     else {
         return Err(invalid());
@@ -161,12 +203,10 @@ fn parse_filter(filter: &str) -> Result<(String, String), Response<Body>> {
     if !operator.eq_ignore_ascii_case("eq") {
         return Err(invalid());
     }
-    let value = value
-        .trim()
-        .strip_prefix('\'')
-        .and_then(|value| value.strip_suffix('\''))
-        .ok_or_else(invalid)?;
-    Ok((field.to_string(), value.replace("''", "'")))
+    Ok(GraphFilter::Equals {
+        field: field.to_string(),
+        value: unquote(value).ok_or_else(invalid)?,
+    })
 }
 
 async fn handle(
@@ -390,6 +430,9 @@ fn route(request: &GraphRequest, world: &mut World, path: &str) -> Response<Body
                 _ => method_not_allowed(),
             }
         }
+        (Method::POST, ["directoryObjects", "getByIds"]) => {
+            directory_objects::get_by_ids(request, world)
+        }
         (Method::GET, ["organization"]) => {
             let tenant_id = request.tenant_id().to_string();
             let display_name = world
@@ -404,6 +447,17 @@ fn route(request: &GraphRequest, world: &mut World, path: &str) -> Response<Body
         (_, [segment, ..]) => unknown_segment(segment),
         (_, []) => unknown_segment(""),
     }
+}
+
+/// A `$filter` on a property (or with a function) the resource does not support.
+fn unsupported_filter(field: &str, resource: &str) -> Response<Body> {
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        "Request_UnsupportedQuery",
+        &format!(
+            "Unsupported or invalid query filter clause specified for property '{field}' of resource '{resource}'."
+        ),
+    )
 }
 
 fn unknown_segment(segment: &str) -> Response<Body> {

@@ -8,8 +8,8 @@ use axum::http::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    GraphRequest, bad_request, collection_response, error_body, graph_error,
-    insufficient_privileges, parse_filter,
+    GraphFilter, GraphRequest, bad_request, collection_response, error_body, graph_error,
+    insufficient_privileges, parse_filter, starts_with_ignoring_case, unsupported_filter,
 };
 use crate::Shared;
 use crate::http::{empty_response, json_response, query_value};
@@ -109,20 +109,16 @@ pub(super) fn list_service_principals(request: &GraphRequest, world: &World) -> 
         }
         let keep = match &filter {
             None => true,
-            Some((field, value)) => match field.as_str() {
+            Some(GraphFilter::StartsWith { field, prefix }) if field == "displayName" => {
+                starts_with_ignoring_case(&principal.display_name, prefix)
+            }
+            Some(GraphFilter::Equals { field, value }) => match field.as_str() {
                 "appId" => principal.app_id.eq_ignore_ascii_case(value),
                 "displayName" => principal.display_name == *value,
                 "id" => principal.object_id.eq_ignore_ascii_case(value),
-                other => {
-                    return graph_error(
-                        StatusCode::BAD_REQUEST,
-                        "Request_UnsupportedQuery",
-                        &format!(
-                            "Unsupported or invalid query filter clause specified for property '{other}' of resource 'ServicePrincipal'."
-                        ),
-                    );
-                }
+                other => return unsupported_filter(other, "ServicePrincipal"),
             },
+            Some(other) => return unsupported_filter(other.field(), "ServicePrincipal"),
         };
         if keep {
             values.push(service_principal_json(
