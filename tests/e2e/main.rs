@@ -9,6 +9,7 @@ mod failures;
 mod github_actions;
 mod gitlab;
 mod plan;
+mod preflight;
 mod procedure;
 mod seed_replay;
 mod status;

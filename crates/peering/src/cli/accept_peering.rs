@@ -146,6 +146,8 @@ impl PhaseCli for Args {
             )?,
             aiven_vnet,
             peering_name,
+            aiven_connection: common::optional(&None, &state.aiven_project)
+                .zip(common::optional(&None, &state.aiven_project_vpc_id)),
             credential,
             timeout: input::duration("--timeout", &self.timeout)?,
             pacing: self.common.pacing(None)?,
@@ -158,6 +160,14 @@ impl PhaseCli for Args {
         report: &mut Report,
     ) -> Result<(), PhaseError> {
         let context = Context::from_env(common.cloud()?)?;
+        // With the Aiven token at hand, Aiven's side is checked before anything is written.
+        if let (Some((project, vpc_id)), Ok(token)) =
+            (&request.aiven_connection, context::aiven_token())
+        {
+            let aiven = context.aiven(token);
+            crate::phases::preflight::aiven_side_ready(&aiven, project, vpc_id, &request.vnet)
+                .await?;
+        }
         let app_credential = match &request.credential {
             CredentialMode::Ephemeral { .. } => AppCredential::Minted,
             CredentialMode::Federated => AppCredential::Federated(std::sync::Arc::new(

@@ -77,10 +77,17 @@ pub fn pick(
     variable: &str,
 ) -> Result<String, InputError> {
     optional(flag_value, state_value).ok_or_else(|| {
+        // A value an earlier phase learns names that phase, so the message says what to run.
+        let output = flag.trim_start_matches('-').replace('-', "_");
+        let producer = OUTPUTS
+            .iter()
+            .find(|spec| spec.name == output)
+            .map(|spec| format!(" ({} writes it: run {} first)", spec.phase, spec.phase))
+            .unwrap_or_default();
         InputError::new(
             flag,
             format!(
-                "missing: give {flag}, set {variable}, or pass --state with the previous phase's state file"
+                "missing: give {flag}, set {variable}, or pass --state with the previous phase's state file{producer}"
             ),
         )
     })

@@ -5,11 +5,12 @@ use super::common::{self, Common, PlanArgs, VnetArgs};
 use crate::context::{self, Context};
 use crate::error::{InputError, PhaseError};
 use crate::input;
-use crate::phases::request_peering::RequestPeering;
+use crate::phases::request_peering::{GrantReader, RequestPeering};
 use crate::registry::Phase;
 use crate::report::Report;
 use crate::state::Outputs;
 use api_core::env_vars;
+use azure_api::{Arm, Graph};
 use clap::Parser;
 
 /// Seed steps 11–12: ask Aiven for the peering connection and wait for Aiven's side (PENDING_PEER).
@@ -149,7 +150,23 @@ impl PhaseCli for Args {
     ) -> Result<(), PhaseError> {
         let token = context::aiven_token()?;
         let context = Context::from_env(common.cloud()?)?;
-        crate::phases::request_peering::request_peering(&context.aiven(token), &request, report)
-            .await
+        // With an identity that may read role assignments, Aiven's grant is checked first.
+        let admin = match context::admin_credential_source(&context) {
+            Ok(source) => Some(context.credential(source)?),
+            Err(_) => None,
+        };
+        let clients = admin
+            .as_ref()
+            .map(|admin| (Arm::new(admin.clone()), Graph::new(admin.clone())));
+        let grant_reader = clients
+            .as_ref()
+            .map(|(arm, graph)| GrantReader { arm, graph });
+        crate::phases::request_peering::request_peering(
+            &context.aiven(token),
+            grant_reader,
+            &request,
+            report,
+        )
+        .await
     }
 }

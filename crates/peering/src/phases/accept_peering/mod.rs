@@ -59,6 +59,9 @@ pub struct AcceptPeering {
     pub aiven_tenant_id: String,
     pub aiven_vnet: VnetRef,
     pub peering_name: Option<String>,
+    /// The Aiven project and project VPC (request-peering's), to check Aiven's side first
+    /// when the Aiven token is at hand.
+    pub aiven_connection: Option<(String, String)>,
     pub credential: CredentialMode,
     /// How long to keep retrying role propagation and Aiven's late grant.
     pub timeout: Duration,

@@ -118,6 +118,8 @@ pub async fn prepare_tenant(
         ..Default::default()
     });
 
+    crate::phases::preflight::prepare_tenant(admin_arm, &vnet.id).await?;
+
     let application = application::ensure_application(admin_graph, request, report).await?;
     report.outputs.merge(&Outputs {
         user_app_name: Some(request.app_name.clone()),

@@ -44,8 +44,16 @@ impl RequestPeering {
     }
 }
 
+/// The user tenant's clients of an identity that may read role assignments (the admin's), when
+/// one is configured: request-peering then checks Aiven's grant on the VNet before asking.
+pub struct GrantReader<'a> {
+    pub arm: &'a azure_api::Arm,
+    pub graph: &'a azure_api::Graph,
+}
+
 pub async fn request_peering(
     aiven: &Aiven,
+    grant_reader: Option<GrantReader<'_>>,
     request: &RequestPeering,
     report: &mut Report,
 ) -> Result<(), PhaseError> {
@@ -83,6 +91,15 @@ pub async fn request_peering(
         Change::AlreadyPresent,
     );
     crate::phases::preflight::request_peering(&vpc, request)?;
+    match grant_reader {
+        Some(reader) => {
+            crate::phases::preflight::aiven_grant(reader.arm, reader.graph, &request.vnet.id())
+                .await?
+        }
+        None => tracing::info!(
+            "no admin identity configured: Aiven's peer/action grant on the VNet is not checked before the request"
+        ),
+    }
     report.outputs.merge(&Outputs {
         aiven_project: Some(request.project.clone()),
         aiven_project_vpc_id: Some(vpc_id.clone()),
