@@ -28,6 +28,21 @@ fn the_aiven_connection(world: &mut World) -> &mut cloud_sim::PeeringConnection 
         .expect("a connection")
 }
 
+/// Waits until Aiven has created your app's principal in its tenant (the simulator's clock,
+/// not a guess at its drawn delay; a machine under load makes any fixed sleep too short).
+async fn wait_for_aiven_grant(harness: &Harness) {
+    for _ in 0..600 {
+        if harness
+            .sim
+            .with_world(|world| the_aiven_connection(world).grant_done)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("Aiven never granted the app in its tenant within 30 s");
+}
+
 fn state(harness: &Harness) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(harness.state_file()).unwrap()).unwrap()
 }
@@ -213,7 +228,7 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
             let user_sp = state(harness)["user_sp_id"].as_str().unwrap().to_string();
             // Aiven's grant (your app's principal in its tenant) done, so the one thing missing
             // is your side's role.
-            tokio::time::sleep(harness.sim.delays().aiven_grant_lag.mul_f64(1.6)).await;
+            wait_for_aiven_grant(harness).await;
             harness
                 .sim
                 .with_world(|world| world.role_assignments.retain(|a| a.principal_id != user_sp));
@@ -229,7 +244,7 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
         Code::LinkedAuthorizationFailed => {
             harness.prepare_tenant().run().await.assert_success();
             harness.request_peering().run().await.assert_success();
-            tokio::time::sleep(harness.sim.delays().aiven_grant_lag).await;
+            wait_for_aiven_grant(harness).await;
             // Aiven never grants your app peer/action on its VNet.
             harness.sim.with_world(|world| {
                 the_aiven_connection(world).grant_done = true;
