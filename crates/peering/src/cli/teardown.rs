@@ -179,6 +179,26 @@ impl PhaseCli for Args {
             true => Some(context.aiven(context::aiven_token()?)),
             false => None,
         };
+        let needs_github = request
+            .records
+            .iter()
+            .any(|record| record.kind == ResourceKind::GitHubSecret);
+        let github = match needs_github && !request.plan {
+            true => {
+                // Asked before anything is removed: bad input changes nothing.
+                let token = env_vars::non_empty(env_vars::PEERING_GITHUB_TOKEN)
+                    .or_else(|| env_vars::non_empty(env_vars::GITHUB_TOKEN))
+                    .map(api_core::Secret::new)
+                    .ok_or_else(|| {
+                        InputError::new(
+                            env_vars::GITHUB_TOKEN,
+                            "deleting the GitHub secret this tool created needs a GitHub token with secrets write permission in PEERING_GITHUB_TOKEN or GITHUB_TOKEN",
+                        )
+                    })?;
+                Some(context.github(&token)?)
+            }
+            false => None,
+        };
         let admin = context.credential(context::admin_credential_source(&context)?)?;
         tracing::info!("signing in as {}", admin.describe());
         let (arm, graph) = (Arm::new(admin.clone()), Graph::new(admin));
@@ -186,6 +206,7 @@ impl PhaseCli for Args {
             arm: &arm,
             graph: &graph,
             aiven: aiven.as_ref(),
+            github: github.as_ref(),
         };
         teardown(&clients, &request, report).await
     }

@@ -188,5 +188,15 @@ pub(super) async fn ensure_stored_secret(
         &display_name,
         Some(object_id),
     );
+    // Only a secret this run created is teardown's to delete: one that existed before (made
+    // by hand, or holding something else) is left to its owner.
+    if !secret_exists {
+        report.created(
+            ResourceKind::GitHubSecret,
+            &stored.name,
+            &label,
+            Some(&stored.target.spec()),
+        );
+    }
     Ok(())
 }
