@@ -7,6 +7,7 @@
 //! route), so a write added to a phase is crashed without anyone editing this file.
 
 use crate::procedure::Mode;
+use api_core::env_vars;
 use cloud_sim::{Delays, Faults, HeldWrite, RequestRecord, SimConfig, WriteSelector};
 use std::collections::BTreeMap;
 use tests::{Harness, Phase, WorldSummary};
@@ -17,6 +18,8 @@ enum Step {
     Prepare,
     Request,
     Accept,
+    /// teardown after the whole procedure.
+    Teardown,
 }
 
 /// What the world looks like before the crashed phase runs.
@@ -105,6 +108,18 @@ const SCENARIOS: &[Scenario] = &[
         setup: Setup::LeftoverPassword,
         step: Step::Accept,
     },
+    Scenario {
+        name: "teardown",
+        mode: Mode::Ephemeral,
+        setup: Setup::Earlier,
+        step: Step::Teardown,
+    },
+    Scenario {
+        name: "teardown of a procedure that stored the password in GitHub",
+        mode: Mode::Stored,
+        setup: Setup::Earlier,
+        step: Step::Teardown,
+    },
 ];
 
 /// No delays: a clean run makes exactly the same writes every time, so the Nth write of a
@@ -124,11 +139,18 @@ impl Scenario {
             (Step::Request, Setup::FailedConnection) => harness.request_peering().arg("--recreate"),
             (Step::Request, _) => harness.request_peering(),
             (Step::Accept, _) => self.mode.accept(harness),
+            // The GitHub token deletes the secret prepare-tenant stored (stored mode).
+            (Step::Teardown, _) => harness
+                .teardown()
+                .env(env_vars::GITHUB_TOKEN, harness.ready().github_token.clone()),
         }
     }
 
     async fn set_up(&self, harness: &Harness) {
         match self.setup {
+            Setup::Earlier if self.step == Step::Teardown => {
+                self.mode.run_procedure(harness).await;
+            }
             Setup::Earlier => {
                 if self.step != Step::Prepare {
                     self.mode.prepare(harness).run().await.assert_success();
@@ -184,6 +206,15 @@ impl Scenario {
 
     /// Runs what is left of the procedure after the crashed phase (itself included).
     async fn finish(&self, harness: &Harness) {
+        if self.step == Step::Teardown {
+            let run = self.phase(harness).run().await;
+            assert_eq!(
+                run.code, 0,
+                "{}: a re-run failed\n--- stdout\n{}\n--- stderr\n{}",
+                self.name, run.stdout, run.stderr
+            );
+            return;
+        }
         let mut rest = Vec::new();
         if self.step == Step::Prepare {
             rest.push(self.mode.prepare(harness).run().await);
@@ -393,6 +424,11 @@ async fn prepare_tenant_with_a_federated_or_stored_credential_converges_after_a_
 #[tokio::test(flavor = "multi_thread")]
 async fn request_peering_converges_after_a_kill_at_any_write() {
     crash_scenarios(Step::Request, &Mode::ALL).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn teardown_converges_after_a_kill_at_any_write() {
+    crash_scenarios(Step::Teardown, &[Mode::Ephemeral, Mode::Stored]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
