@@ -98,6 +98,9 @@ pub struct Report {
     /// `--plan`: the phase only reads; its resources are what the real run would do to them,
     /// with the scope (or the id of what exists) as their id.
     pub plan: Option<PlanFormat>,
+    /// The state file each created object is recorded in as soon as it exists (write-ahead),
+    /// with the outputs known so far, so a run killed mid-way leaves what teardown needs.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Report {
@@ -111,6 +114,7 @@ impl Report {
             exit_code: 0,
             next_step: None,
             plan: None,
+            state_file: None,
         }
     }
 
@@ -205,6 +209,30 @@ impl Report {
         }
         if !self.created.iter().any(|known| known.same_as(&record)) {
             self.created.push(record);
+            self.record_ahead();
+        }
+    }
+
+    /// Writes the records and outputs so far into the state file at once. A failure here is
+    /// not the phase's: the state file is written again at the end.
+    fn record_ahead(&self) {
+        let Some(path) = self.state_file.as_ref().filter(|_| !self.planning()) else {
+            return;
+        };
+        let saved = StateFile::load(path)
+            .map_err(|error| std::io::Error::other(error.to_string()))
+            .and_then(|mut state| {
+                state.outputs.merge(&self.outputs);
+                for record in &self.created {
+                    state.record(record.clone());
+                }
+                state.save(path)
+            });
+        if let Err(error) = saved {
+            tracing::warn!(
+                "cannot record what was created in {} yet: {error}",
+                path.display()
+            );
         }
     }
 

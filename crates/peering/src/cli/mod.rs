@@ -71,6 +71,9 @@ pub fn main_of<C: PhaseCli>(arguments: Vec<OsString>) -> ExitCode {
             false => crate::report::PlanFormat::Table,
         });
     let planning = report.planning();
+    if !planning {
+        report.state_file = common.state.clone();
+    }
     let result = run(C::PHASE, async {
         let state = common.load_state()?;
         let request = args.request(&state).map_err(|error| match planning {
