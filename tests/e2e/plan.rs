@@ -158,9 +158,16 @@ async fn plans_match_the_runs(mode: Mode) {
         assert!(run.stdout.contains("\"reuse\""), "{}", run.stdout);
     }
 
-    let removed = plan_then_run(&harness, || harness.teardown(), "teardown").await;
+    // The GitHub token deletes the secret a stored-mode prepare-tenant made.
+    let github_token = harness.ready().github_token.clone();
+    let teardown = || {
+        harness
+            .teardown()
+            .env(env_vars::GITHUB_TOKEN, github_token.clone())
+    };
+    let removed = plan_then_run(&harness, teardown, "teardown").await;
     assert!(removed.len() >= prepared.len(), "{removed:?}");
-    let run = plan(&harness, harness.teardown(), 0).await;
+    let run = plan(&harness, teardown(), 0).await;
     assert_eq!(
         planned(&run),
         Vec::<Change>::new(),
