@@ -188,3 +188,57 @@ async fn a_missing_aiven_token_is_invalid_input() {
     assert_eq!(harness.writes_since(before), Vec::<String>::new());
     harness.assert_no_secret_leaked();
 }
+
+// Regression: an 81-character peering name minted a password, then hung on Azure's refusal; a
+// second VNet merged into the first one's state file; a zero retry interval busy-looped.
+#[tokio::test(flavor = "multi_thread")]
+async fn names_azure_refuses_and_state_files_of_another_vnet_exit_2_before_any_write() {
+    let harness = Harness::start().await;
+    let h = &harness;
+    let aiven_vnet =
+        "/subscriptions/{sub}/resourceGroups/a/providers/Microsoft.Network/virtualNetworks/b";
+    check(
+        h,
+        "accept-peering",
+        &format!(
+            "{VNET} {APP} --aiven-tenant-id {{aiven_tenant}} --aiven-vnet-id {aiven_vnet} --peering-name {}",
+            "p".repeat(81)
+        ),
+        "--peering-name",
+    )
+    .await;
+    check(
+        h,
+        "prepare-tenant",
+        &format!("{VNET} --retry-interval 0s"),
+        "--retry-interval",
+    )
+    .await;
+    harness.prepare_tenant().run().await.assert_success();
+    let state = harness.state_file().display().to_string();
+    let before = harness.write_count();
+    let other = harness
+        .phase("prepare-tenant")
+        .args([
+            "--subscription-id",
+            &harness.ready().subscription_id.clone(),
+        ])
+        .args(["--resource-group", "Hub-RG", "--vnet-name", "Hub-VNet"])
+        .args(["--state", &state])
+        .run()
+        .await;
+    other.assert_code(2);
+    assert!(
+        other.stderr.contains("virtualNetworks/Hub-VNet"),
+        "{}",
+        other.stderr
+    );
+    assert!(
+        other
+            .stderr
+            .contains(&format!("virtualNetworks/{}", harness.ready().vnet_name)),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(harness.writes_since(before), Vec::<String>::new());
+}

@@ -4,7 +4,6 @@
 //! provoking case.
 
 use api_core::env_vars;
-use cloud_sim::World;
 use peering::catalog::{CATALOG, Code};
 use std::time::{Duration, SystemTime};
 use tests::{Harness, Run};
@@ -18,24 +17,17 @@ fn failure_text(run: &Run) -> String {
     run.stderr[start..].to_string()
 }
 
-fn the_aiven_connection(world: &mut World) -> &mut cloud_sim::PeeringConnection {
-    world
-        .aiven_projects
-        .iter_mut()
-        .flat_map(|project| project.vpcs.iter_mut())
-        .flat_map(|vpc| vpc.peering_connections.iter_mut())
-        .next()
-        .expect("a connection")
-}
-
 /// Waits until Aiven has created your app's principal in its tenant (the simulator's clock,
 /// not a guess at its drawn delay; a machine under load makes any fixed sleep too short).
 async fn wait_for_aiven_grant(harness: &Harness) {
     for _ in 0..600 {
-        if harness
-            .sim
-            .with_world(|world| the_aiven_connection(world).grant_done)
-        {
+        let granted = std::sync::atomic::AtomicBool::new(false);
+        harness.with_live_connections(|connection| {
+            if connection.grant_done {
+                granted.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        if granted.into_inner() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -155,6 +147,14 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
             });
             (harness.prepare_tenant().run().await, 1)
         }
+        Code::AppOwnedByOthers => {
+            // Another member registered an app with the name the tool would pick.
+            let name = format!("aiven-peering-{}", ready.vnet_name.to_lowercase());
+            harness.sim.with_world(|world| {
+                world.register_application_as_member(&name, "Mallory Member");
+            });
+            (harness.prepare_tenant().run().await, 1)
+        }
         Code::FederatedCredentialLimit => {
             harness.prepare_tenant().run().await.assert_success();
             let app_id = state(harness)["user_app_id"].as_str().unwrap().to_string();
@@ -222,6 +222,32 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
             });
             (harness.prepare_tenant().run().await, 1)
         }
+        Code::RoleWider => {
+            harness.sim.with_world(|world| {
+                world.role_definitions.push(cloud_sim::RoleDefinition {
+                    name: "5f0e0d0c-0b0a-4908-8706-050403020100".into(),
+                    tenant_id: Some(ready.user_tenant_id.clone()),
+                    role_name: "Aiven VNet peering target".into(),
+                    description: "another team's".into(),
+                    permissions: vec![cloud_sim::Permission {
+                        actions: vec!["Microsoft.Network/*".into()],
+                        ..Default::default()
+                    }],
+                    assignable_scopes: vec![format!("/subscriptions/{}", ready.subscription_id)],
+                    created_time: SystemTime::now(),
+                    updated_time: SystemTime::now(),
+                });
+            });
+            (harness.prepare_tenant().run().await, 1)
+        }
+        Code::RoleNotVisible => (
+            harness
+                .prepare_tenant()
+                .args(["--aiven-role-name", cloud_sim::BUSY_HIDDEN_ROLE_NAME])
+                .run()
+                .await,
+            1,
+        ),
         Code::RoleNotEffective => {
             harness.prepare_tenant().run().await.assert_success();
             harness.request_peering().run().await.assert_success();
@@ -246,8 +272,8 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
             harness.request_peering().run().await.assert_success();
             wait_for_aiven_grant(harness).await;
             // Aiven never grants your app peer/action on its VNet.
+            harness.with_live_connections(|connection| connection.grant_done = true);
             harness.sim.with_world(|world| {
-                the_aiven_connection(world).grant_done = true;
                 world.role_assignments.retain(|a| {
                     a.tenant_id != ready.aiven_tenant_id || !a.scope.contains("/virtualNetworks/")
                 });
@@ -265,8 +291,8 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
             harness.run_procedure().await;
             // Your side went away and Aiven's stayed Disconnected, its connection still waiting.
             let vnet_id = ready.vnet_id.clone();
+            harness.with_live_connections(|connection| connection.state = "PENDING_PEER".into());
             harness.sim.with_world(|world| {
-                the_aiven_connection(world).state = "PENDING_PEER".into();
                 for vnet in world.virtual_networks.iter_mut() {
                     if vnet.id().eq_ignore_ascii_case(&vnet_id) {
                         vnet.peerings.clear();
@@ -392,8 +418,7 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
         Code::ConnectionFailed => {
             harness.run_procedure().await;
             harness
-                .sim
-                .with_world(|world| the_aiven_connection(world).state = "REJECTED_BY_PEER".into());
+                .with_live_connections(|connection| connection.state = "REJECTED_BY_PEER".into());
             (harness.await_active().run().await, 1)
         }
         Code::AivenGrantMissing => {
@@ -404,9 +429,7 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
         Code::ConnectionNotReady => {
             harness.prepare_tenant().run().await.assert_success();
             harness.request_peering().run().await.assert_success();
-            harness
-                .sim
-                .with_world(|world| the_aiven_connection(world).state = "APPROVED".into());
+            harness.with_live_connections(|connection| connection.state = "APPROVED".into());
             (harness.accept_peering().run().await, 1)
         }
         Code::ConnectionMissing => {
@@ -479,10 +502,13 @@ const AZURE: &[Code] = &[
     Code::VnetNotFound,
     Code::ApplicationAdministratorRequired,
     Code::AppNameAmbiguous,
+    Code::AppOwnedByOthers,
     Code::FederatedCredentialLimit,
     Code::RoleWriteDenied,
     Code::RoleLacksActions,
     Code::AivenGrantMissing,
+    Code::RoleWider,
+    Code::RoleNotVisible,
 ];
 const PEERING: &[Code] = &[
     Code::RoleNotEffective,

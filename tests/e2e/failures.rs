@@ -194,11 +194,23 @@ async fn await_active_times_out_with_exit_3_and_can_be_rerun() {
 /// PUT would leave ours Disconnected, as real Azure does.
 pub fn disconnect_the_user_side(harness: &Harness) {
     let vnet_id = harness.ready().vnet_id.clone();
+    let aiven_vnet_id = harness
+        .sim
+        .with_world(|world| world.fixtures.aiven_virtual_network_id.clone());
+    let between = |from: &str, to: &str, vnet: &cloud_sim::VirtualNetwork, remote: &str| {
+        vnet.id().eq_ignore_ascii_case(from) && remote.eq_ignore_ascii_case(to)
+    };
+    // Aiven deleted and re-created its side: ours is Disconnected, theirs Initiated.
     harness.sim.with_world(|world| {
         for vnet in world.virtual_networks.iter_mut() {
-            let ours = vnet.id().eq_ignore_ascii_case(&vnet_id);
+            let snapshot = vnet.clone();
             for peering in &mut vnet.peerings {
-                peering.peering_state = if ours { "Disconnected" } else { "Initiated" }.to_string();
+                let remote = peering.remote_virtual_network_id.clone();
+                if between(&vnet_id, &aiven_vnet_id, &snapshot, &remote) {
+                    peering.peering_state = "Disconnected".to_string();
+                } else if between(&aiven_vnet_id, &vnet_id, &snapshot, &remote) {
+                    peering.peering_state = "Initiated".to_string();
+                }
             }
         }
     });
@@ -206,17 +218,7 @@ pub fn disconnect_the_user_side(harness: &Harness) {
 
 /// A short-lived password an accept-peering run minted before it was killed, long expired.
 pub fn leave_an_ephemeral_password(harness: &Harness) {
-    let ready = harness.ready().clone();
-    harness.sim.with_world(|world| {
-        let app = world
-            .applications
-            .iter_mut()
-            .find(|app| {
-                app.tenant_id == ready.user_tenant_id
-                    && app.app_id != ready.admin_client_id
-                    && app.app_id != ready.aiven_app_id
-            })
-            .expect("the user's app");
+    harness.with_the_new_app(|app| {
         let now = SystemTime::now();
         app.password_credentials.push(PasswordCredential {
             key_id: uuid_of_time(now),
@@ -254,6 +256,9 @@ async fn a_disconnected_peering_is_deleted_and_recreated() {
     let harness = Harness::start().await;
     harness.run_procedure().await;
     let vnet_id = harness.ready().vnet_id.clone();
+    let aiven_vnet_id = harness
+        .sim
+        .with_world(|world| world.fixtures.aiven_virtual_network_id.clone());
     disconnect_the_user_side(&harness);
     let before = harness.sim.requests().len();
     let run = harness.accept_peering().run().await;
@@ -276,8 +281,17 @@ async fn a_disconnected_peering_is_deleted_and_recreated() {
             .iter()
             .find(|vnet| vnet.id().eq_ignore_ascii_case(&vnet_id))
             .unwrap();
-        assert_eq!(vnet.peerings.len(), 1);
-        assert_eq!(vnet.peerings[0].peering_state, "Connected");
+        let to_aiven: Vec<_> = vnet
+            .peerings
+            .iter()
+            .filter(|peering| {
+                peering
+                    .remote_virtual_network_id
+                    .eq_ignore_ascii_case(&aiven_vnet_id)
+            })
+            .collect();
+        assert_eq!(to_aiven.len(), 1);
+        assert_eq!(to_aiven[0].peering_state, "Connected");
     });
     harness.assert_no_secret_leaked();
 }

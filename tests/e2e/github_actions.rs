@@ -176,17 +176,7 @@ async fn the_actions_chained_by_job_outputs_with_an_ephemeral_password() {
 async fn the_actions_chained_by_job_outputs_with_federated_oidc() {
     let (harness, jobs) = run_example_shaped(Mode::Federated).await;
     assert_masked(&jobs, "accept-peering", SecretKind::OidcToken);
-    let ready = harness.ready().clone();
-    harness.sim.with_world(|world| {
-        let app = world
-            .applications
-            .iter()
-            .find(|app| {
-                app.tenant_id == ready.user_tenant_id
-                    && app.app_id != ready.admin_client_id
-                    && app.app_id != ready.aiven_app_id
-            })
-            .expect("the app");
+    harness.with_the_new_app(|app| {
         assert_eq!(
             app.federated_identity_credentials[0].subject,
             "repo:acme/infra:environment:peering"
@@ -295,7 +285,8 @@ async fn a_refused_secret_write_removes_the_password_just_minted() {
     );
     harness.sim.with_world(|world| {
         for app in world.applications.iter().filter(|app| {
-            app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
+            app.tenant_id == ready.user_tenant_id
+                && !harness.baseline.applications.contains(&app.object_id)
         }) {
             assert!(
                 app.password_credentials.is_empty(),

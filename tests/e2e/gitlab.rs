@@ -157,23 +157,15 @@ async fn the_gitlab_example_pipeline_reaches_active() {
     let prepared = dotenv_report(directory, "prepare-tenant", "prepare.env");
     let requested = dotenv_report(directory, "request-peering", "request.env");
     harness.record_printed(format!("{prepared:?}\n{requested:?}"));
-    let (app_id, aiven_vnet_id) = harness.sim.with_world(|world| {
-        let app = world
-            .applications
-            .iter()
-            .find(|app| {
-                app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
-            })
-            .map(|app| app.app_id.clone())
-            .expect("the pipeline made an app");
-        let aiven_vnet = world
+    let app_id = harness.with_the_new_app(|app| app.app_id.clone());
+    let aiven_vnet_id = harness.sim.with_world(|world| {
+        world
             .aiven_projects
             .iter()
             .flat_map(|project| &project.vpcs)
             .find(|vpc| vpc.id == ready.project_vpc_id)
             .map(|vpc| vpc.azure_virtual_network_id.clone())
-            .expect("the project VPC");
-        (app, aiven_vnet)
+            .expect("the project VPC")
     });
     let expected_from_prepare = [
         (env_vars::PEERING_USER_APP_ID, app_id.as_str()),
@@ -227,7 +219,8 @@ async fn the_gitlab_example_pipeline_reaches_active() {
             .applications
             .iter()
             .find(|app| {
-                app.tenant_id == ready.user_tenant_id && app.app_id != ready.admin_client_id
+                app.tenant_id == ready.user_tenant_id
+                    && !harness.baseline.applications.contains(&app.object_id)
             })
             .unwrap();
         assert_eq!(app.federated_identity_credentials.len(), 1);

@@ -2,7 +2,9 @@
 //! outputs and the simulator's state afterwards.
 
 mod bad_input;
+mod busy_tenant;
 mod ci_files;
+mod concurrency;
 mod crashes;
 mod errors;
 mod failures;
@@ -11,6 +13,8 @@ mod gitlab;
 mod plan;
 mod preflight;
 mod procedure;
+mod retries;
 mod seed_replay;
 mod status;
+mod stored_secret;
 mod teardown;

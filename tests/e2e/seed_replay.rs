@@ -7,6 +7,7 @@
 
 use crate::procedure::assert_final_state;
 use api_core::env_vars;
+use cloud_sim::SimConfig;
 use std::time::Duration;
 use tests::Harness;
 use tests::seed_replay::{self, Clis, ReplayOptions, SeedValues, Session};
@@ -51,7 +52,9 @@ async fn avn_runs_the_seeds_aiven_steps_and_recreates_an_invalid_connection_when
         .and_then(|bin| bin.parent())
         .expect("avn lives in a virtual environment's bin/");
     let clis = Clis::in_venv(venv);
-    let harness = Harness::start().await;
+    // The seed's CLIs against the simulator's own world: avn shows the first listed connection
+    // of a VNet, and the busy tenant lists a DELETED one first (request-peering skips it).
+    let harness = Harness::start_with(SimConfig::fast()).await;
     let ready = harness.ready().clone();
     let prepared = harness.prepare_tenant().run().await;
     prepared.assert_success();
@@ -130,7 +133,9 @@ async fn the_real_az_and_avn_replay_the_seed_to_active_when_peering_test_az_repl
     let Some(clis) = replay_clis() else {
         return;
     };
-    let harness = Harness::start().await;
+    // The seed's CLIs against the simulator's own world: avn shows the first listed connection
+    // of a VNet, and the busy tenant lists a DELETED one first (request-peering skips it).
+    let harness = Harness::start_with(SimConfig::fast()).await;
     let options = ReplayOptions::for_sim(&harness.sim, Duration::from_millis(200));
     let replay = seed_replay::replay(&harness.sim, &clis, &options).await;
     let table = seed_replay::table(&replay);

@@ -210,9 +210,11 @@ async fn teardown_keep_app_keeps_the_app_for_a_later_peering() {
                 .role_assignments
                 .iter()
                 .filter(|assignment| {
-                    assignment
-                        .scope
-                        .eq_ignore_ascii_case(&harness.ready().vnet_id)
+                    // Not the busy tenant's own assignments at the VNet: teardown leaves them.
+                    !harness.baseline.role_assignments.contains(&assignment.name)
+                        && assignment
+                            .scope
+                            .eq_ignore_ascii_case(&harness.ready().vnet_id)
                 })
                 .count(),
         )

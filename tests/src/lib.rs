@@ -345,9 +345,10 @@ impl Running<'_> {
 }
 
 impl Harness {
-    /// A simulator with the fast test delays.
+    /// A simulator with the fast test delays and the busy tenant: other people's objects
+    /// everywhere, small pages, the GitHub API under a path.
     pub async fn start() -> Harness {
-        Harness::start_with(SimConfig::fast()).await
+        Harness::start_with(SimConfig::fast().busy()).await
     }
 
     pub async fn start_with(config: SimConfig) -> Harness {
@@ -410,6 +411,37 @@ impl Harness {
             args: Vec::new(),
             env: Vec::new(),
             removed: Vec::new(),
+        }
+    }
+
+    /// The procedure for the seeded VNet, with the shared state file.
+    pub fn seeded(&self) -> Pipeline<'_> {
+        let ready = self.ready();
+        self.pipeline(
+            &ready.subscription_id,
+            &ready.resource_group,
+            &ready.vnet_name,
+            self.state_file(),
+        )
+    }
+
+    /// The procedure for another VNet of the tenant, with its own state file (a matrix entry,
+    /// a VNet in another subscription).
+    pub fn pipeline(
+        &self,
+        subscription_id: &str,
+        resource_group: &str,
+        vnet_name: &str,
+        state_file: PathBuf,
+    ) -> Pipeline<'_> {
+        Pipeline {
+            harness: self,
+            vnet: [
+                subscription_id.to_string(),
+                resource_group.to_string(),
+                vnet_name.to_string(),
+            ],
+            state_file,
         }
     }
 
@@ -500,6 +532,44 @@ impl Harness {
     /// Runs the step binaries from `directory` instead (the bench measures release builds).
     pub fn use_binaries_from(&mut self, directory: PathBuf) {
         self.binaries = directory;
+    }
+
+    /// Runs `look` on the one app registration the runs made (the busy tenant holds hundreds
+    /// of other people's); panics when there is none or several.
+    pub fn with_the_new_app<T>(&self, look: impl FnOnce(&mut cloud_sim::Application) -> T) -> T {
+        let baseline = &self.baseline;
+        self.sim.with_world(|world| {
+            let mut made: Vec<&mut cloud_sim::Application> = world
+                .applications
+                .iter_mut()
+                .filter(|app| !baseline.applications.contains(&app.object_id))
+                .collect();
+            assert_eq!(made.len(), 1, "the runs made one app registration");
+            look(made.remove(0))
+        })
+    }
+
+    /// Changes the Aiven connections of the seeded VNet that are not `DELETED` (the busy tenant
+    /// lists a `DELETED` one for the same VNet first, and other VNets' connections beside it).
+    pub fn with_live_connections(&self, change: impl Fn(&mut cloud_sim::PeeringConnection)) {
+        let ready = self.ready().clone();
+        self.sim.with_world(|world| {
+            for connection in world
+                .aiven_projects
+                .iter_mut()
+                .flat_map(|project| project.vpcs.iter_mut())
+                .flat_map(|vpc| vpc.peering_connections.iter_mut())
+                .filter(|connection| {
+                    connection
+                        .peer_cloud_account
+                        .eq_ignore_ascii_case(&ready.subscription_id)
+                        && connection.peer_vpc.eq_ignore_ascii_case(&ready.vnet_name)
+                        && connection.state != "DELETED"
+                })
+            {
+                change(connection);
+            }
+        });
     }
 
     /// Keeps text printed by something else (a CI runner running the binaries) for the leak scan.
@@ -643,4 +713,80 @@ fn files_below(directory: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// The four phases for one VNet and its state file.
+pub struct Pipeline<'a> {
+    harness: &'a Harness,
+    /// Subscription, resource group and name.
+    vnet: [String; 3],
+    pub state_file: PathBuf,
+}
+
+impl<'a> Pipeline<'a> {
+    fn state_argument(&self) -> [String; 2] {
+        ["--state".to_string(), self.state_file.display().to_string()]
+    }
+
+    /// `prepare-tenant` naming the VNet.
+    pub fn prepare_tenant(&self) -> Phase<'a> {
+        let [subscription, group, name] = self.vnet.clone();
+        self.harness
+            .phase("prepare-tenant")
+            .args([
+                "--subscription-id".to_string(),
+                subscription,
+                "--resource-group".to_string(),
+                group,
+                "--vnet-name".to_string(),
+                name,
+            ])
+            .args(self.state_argument())
+    }
+
+    /// `request-peering` to the seeded project VPC.
+    pub fn request_peering(&self) -> Phase<'a> {
+        let ready = self.harness.ready();
+        self.harness
+            .phase("request-peering")
+            .args([
+                "--project".to_string(),
+                ready.aiven_project.clone(),
+                "--project-vpc-id".to_string(),
+                ready.project_vpc_id.clone(),
+                "--poll-interval".to_string(),
+                self.harness.poll_interval.clone(),
+            ])
+            .args(self.state_argument())
+    }
+
+    pub fn accept_peering(&self) -> Phase<'a> {
+        self.harness
+            .phase("accept-peering")
+            .args(self.state_argument())
+    }
+
+    pub fn await_active(&self) -> Phase<'a> {
+        self.harness
+            .phase("await-active")
+            .args([
+                "--poll-interval".to_string(),
+                self.harness.poll_interval.clone(),
+            ])
+            .args(self.state_argument())
+    }
+
+    /// Runs the four phases in order, each required to succeed.
+    pub async fn run_all(&self) {
+        self.prepare_tenant().run().await.assert_success();
+        self.request_peering().run().await.assert_success();
+        self.accept_peering().run().await.assert_success();
+        self.await_active().run().await.assert_success();
+    }
+
+    /// The state file's outputs.
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&self.state_file).unwrap_or_default())
+            .unwrap_or_default()
+    }
 }

@@ -7,19 +7,26 @@ use cloud_sim::{Ready, World};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
-/// The ids of everything the simulator held before the test ran.
+/// The ids of everything the simulator held before the test ran (with the busy tenant, other
+/// people's objects): applications and service principals by object id, roles and assignments
+/// by guid, peerings by [`Baseline::peering_key`], connections by id.
 #[derive(Debug, Default, Clone)]
 pub struct Baseline {
-    applications: BTreeSet<String>,
-    service_principals: BTreeSet<String>,
-    role_definitions: BTreeSet<String>,
-    role_assignments: BTreeSet<String>,
-    peerings: BTreeSet<String>,
-    connections: BTreeSet<String>,
-    github_secrets: BTreeSet<String>,
+    pub applications: BTreeSet<String>,
+    pub service_principals: BTreeSet<String>,
+    pub role_definitions: BTreeSet<String>,
+    pub role_assignments: BTreeSet<String>,
+    pub peerings: BTreeSet<String>,
+    pub connections: BTreeSet<String>,
+    pub github_secrets: BTreeSet<String>,
 }
 
 impl Baseline {
+    /// The key of a peering in [`Baseline::peerings`].
+    pub fn peering_key(vnet_id: &str, name: &str) -> String {
+        format!("{}/{name}", vnet_id.to_lowercase())
+    }
+
     pub fn of(world: &World) -> Baseline {
         Baseline {
             applications: world
@@ -60,7 +67,7 @@ fn peering_keys(world: &World) -> impl Iterator<Item = String> + '_ {
         network
             .peerings
             .iter()
-            .map(move |peering| format!("{}/{}", network.id().to_lowercase(), peering.name))
+            .map(move |peering| Baseline::peering_key(&network.id(), &peering.name))
     })
 }
 

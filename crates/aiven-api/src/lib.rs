@@ -37,6 +37,16 @@ impl AivenError {
             _ => None,
         }
     }
+
+    /// Whether a write may have happened although it failed: the answer was lost, or a server
+    /// or gateway error came back. Look before repeating it.
+    pub fn may_have_acted(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Api { status, .. } => matches!(status, 500 | 502 | 504),
+            Self::Decode { .. } => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,16 +60,24 @@ pub struct ProjectVpc {
 }
 
 impl ProjectVpc {
-    /// The live connection to an Azure VNet; a deleted one only when no live one is listed.
+    /// The live connection to an Azure VNet. Aiven keeps deleted connections listed for a while,
+    /// possibly before the live one: `DELETING` and `DELETED` ones are never it.
     pub fn azure_connection(&self, target: &PeerTarget) -> Option<PeeringConnection> {
-        let mut matching = self
-            .peering_connections
+        self.peering_connections
             .iter()
-            .filter(|connection| connection.targets(target));
-        let first = matching
-            .clone()
-            .find(|connection| !connection.state.is_deleted());
-        first.or_else(|| matching.next()).cloned()
+            .find(|connection| connection.targets(target) && !connection.state.is_deleted())
+            .cloned()
+    }
+
+    /// A connection to the VNet that is still being deleted: a new one cannot be made until it
+    /// is gone.
+    pub fn deleting_azure_connection(&self, target: &PeerTarget) -> Option<PeeringConnection> {
+        self.peering_connections
+            .iter()
+            .find(|connection| {
+                connection.targets(target) && connection.state == ConnectionState::Deleting
+            })
+            .cloned()
     }
 }
 
@@ -392,7 +410,7 @@ impl Aiven {
 
     /// The live connection to an Azure VNet, read from the VPC (there is no GET for one
     /// connection). Deleted connections stay listed for a while, possibly before the live one:
-    /// a `DELETING`/`DELETED` one is returned only when no other exists.
+    /// a `DELETING`/`DELETED` one is never returned.
     pub async fn azure_connection(
         &self,
         project: &str,
@@ -507,6 +525,16 @@ mod tests {
         assert_eq!(
             vpc.azure_connection(&target).map(|found| found.state),
             Some(ConnectionState::PendingPeer)
+        );
+        let gone = ProjectVpc {
+            peering_connections: vec![connection("DELETED"), connection("DELETING")],
+            ..vpc
+        };
+        assert!(gone.azure_connection(&target).is_none(), "no live one");
+        assert_eq!(
+            gone.deleting_azure_connection(&target)
+                .map(|found| found.state),
+            Some(ConnectionState::Deleting)
         );
     }
 }

@@ -1,13 +1,18 @@
 //! The one HTTP client of the project and the one place that retries transient HTTP failures.
 //!
-//! Throttling (429) and "try again" answers (502, 503, 504) are retried for every request, since
-//! the service did not act on them. A 500 or a broken connection may hide a write that happened,
-//! so they are retried only for idempotent requests; a phase re-run (which looks before it writes)
-//! is what recovers a non-idempotent one.
+//! Throttling (429) and "service unavailable" (503) answers are retried for every request: the
+//! service did not act on them. A 500, a 502 or 504 from a gateway, or a broken connection may
+//! hide a write that happened, so they are retried only for requests that are safe to repeat:
+//! GET, PUT, PATCH and DELETE, and a POST its caller marks with [`execute_idempotent`]. A phase
+//! that sent any other POST looks for its effect afterwards (e.g. the password by its display
+//! name) instead of sending it again.
+//!
+//! `Retry-After` is honoured in seconds or as an HTTP date, however long, as long as the wait
+//! ends before the phase's deadline ([`set_deadline`]); a longer one ends the retries.
 
 use crate::env_vars;
 use reqwest::{Method, Request, Response, StatusCode};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 /// The HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -27,8 +32,24 @@ pub enum HttpSetupError {
 
 /// How many times one request is sent at most.
 pub const MAX_ATTEMPTS: u32 = 6;
-/// The longest `Retry-After` honoured before giving up on a throttled request.
+/// The longest `Retry-After` honoured when no phase deadline is set.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// When the running phase gives up; no retry waits past it.
+static DEADLINE: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
+/// Sets the running phase's deadline: a `Retry-After` of any length is honoured up to it.
+pub fn set_deadline(deadline: Instant) {
+    *DEADLINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(deadline);
+}
+
+fn deadline() -> Option<Instant> {
+    *DEADLINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Installs the ring crypto provider for rustls once per process; every TLS user shares it.
 pub fn install_crypto_provider() {
@@ -65,13 +86,23 @@ pub fn client() -> Result<reqwest::Client, HttpSetupError> {
     builder.build().map_err(HttpSetupError::Build)
 }
 
-/// Sends a request, retrying transient failures as the module documentation says.
+/// Sends a request, retrying transient failures as the module documentation says; a POST is
+/// taken for a write that must not be repeated.
 pub async fn execute(
     client: &reqwest::Client,
     request: Request,
 ) -> Result<Response, reqwest::Error> {
     let idempotent = request.method() != Method::POST;
     execute_from(client, request, 1, idempotent).await
+}
+
+/// Sends a request that is safe to repeat even when it is a POST (its second arrival changes
+/// nothing, or is refused as a duplicate that the caller treats as done).
+pub async fn execute_idempotent(
+    client: &reqwest::Client,
+    request: Request,
+) -> Result<Response, reqwest::Error> {
+    execute_from(client, request, 1, true).await
 }
 
 async fn execute_from(
@@ -114,33 +145,53 @@ async fn execute_from(
 }
 
 fn transient_delay(response: &Response, idempotent: bool, attempt: u32) -> Option<Duration> {
-    let status = response.status();
-    let transient = matches!(
-        status,
-        StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT
-    ) || (idempotent && status == StatusCode::INTERNAL_SERVER_ERROR);
-    if !transient {
+    if !is_transient(response.status(), idempotent) {
         return None;
     }
-    match retry_after(response) {
-        Some(delay) if delay > MAX_RETRY_AFTER => None,
-        Some(delay) => Some(delay),
-        None => Some(backoff(attempt)),
+    let delay = retry_after(response).unwrap_or_else(|| backoff(attempt));
+    within_deadline(delay, Instant::now(), deadline())
+}
+
+/// Whether an answer says "try again": always for 429 and 503 (nothing was done); for 500,
+/// 502 and 504 only when repeating the request is safe (it may have been done).
+fn is_transient(status: StatusCode, idempotent: bool) -> bool {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => true,
+        StatusCode::INTERNAL_SERVER_ERROR
+        | StatusCode::BAD_GATEWAY
+        | StatusCode::GATEWAY_TIMEOUT => idempotent,
+        _ => false,
     }
 }
 
-/// The `Retry-After` header in seconds (the form Azure, Graph and GitHub use).
+/// The wait, if it ends before the deadline (or, without one, if it is at most
+/// [`MAX_RETRY_AFTER`]).
+fn within_deadline(delay: Duration, now: Instant, deadline: Option<Instant>) -> Option<Duration> {
+    let fits = match deadline {
+        Some(deadline) => now + delay < deadline,
+        None => delay <= MAX_RETRY_AFTER,
+    };
+    fits.then_some(delay)
+}
+
+/// The `Retry-After` header: seconds (the form Azure, Graph and GitHub use) or an HTTP date.
 pub fn retry_after(response: &Response) -> Option<Duration> {
-    response
+    let value = response
         .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<f64>().ok())
-        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-        .map(Duration::from_secs_f64)
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    parse_retry_after(value, SystemTime::now())
+}
+
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    // A date in the past means "now".
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -157,9 +208,59 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    // Regression: a Retry-After longer than 60 s ended the retries although the phase had
+    // minutes left, and the HTTP-date form was not understood at all.
+    #[test]
+    fn retry_after_of_any_length_is_honoured_up_to_the_deadline() {
+        let now = Instant::now();
+        let in_ten_minutes = Some(now + Duration::from_secs(600));
+        let two_minutes = Duration::from_secs(120);
+        assert_eq!(
+            within_deadline(two_minutes, now, in_ten_minutes),
+            Some(two_minutes)
+        );
+        assert_eq!(
+            within_deadline(two_minutes, now, Some(now + Duration::from_secs(60))),
+            None,
+            "not past the deadline"
+        );
+        assert_eq!(within_deadline(two_minutes, now, None), None);
+        assert_eq!(
+            within_deadline(Duration::from_secs(5), now, None),
+            Some(Duration::from_secs(5))
+        );
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_an_http_date() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after(" 1.5 ", now),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:30:30 GMT", now),
+            Some(Duration::from_secs(150))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
+    }
+
     /// Which first answers `execute` retries, per method: `yes` means a second attempt is sent.
-    /// A 500 or a lost answer may hide a write that happened, so POST (not idempotent) is not
-    /// retried on them; throttling and "try again" answers are retried for every method.
+    /// A 500, a 502 or 504 from a gateway, or a lost answer may hide a write that happened, so
+    /// POST (not idempotent) is not retried on them; throttling (429) and 503 are retried for
+    /// every method.
+    // Regression (502/504 POST rows): addPassword answered 504 by a gateway was sent again and
+    // minted a second password.
     const RETRIES: &str = "
         answer  GET  PUT  PATCH  DELETE  POST
         400     no   no   no     no      no
@@ -168,9 +269,9 @@ mod tests {
         409     no   no   no     no      no
         429     yes  yes  yes    yes     yes
         500     yes  yes  yes    yes     no
-        502     yes  yes  yes    yes     yes
+        502     yes  yes  yes    yes     no
         503     yes  yes  yes    yes     yes
-        504     yes  yes  yes    yes     yes
+        504     yes  yes  yes    yes     no
         drop    yes  yes  yes    yes     no
     ";
 

@@ -4,7 +4,7 @@
 use crate::api_version;
 use crate::credential::Credential;
 use crate::error::AzureError;
-use crate::wire::{Call, List, odata_quote};
+use crate::wire::{Call, Page, all_pages, odata_quote};
 use api_core::Secret;
 use api_core::retry::{self, Step, Wait, WaitError};
 use reqwest::Method;
@@ -176,6 +176,9 @@ pub struct RoleAssignmentProperties {
     pub principal_id: String,
     pub principal_type: Option<String>,
     pub scope: Option<String>,
+    /// When the assignment was created (RFC 3339).
+    #[serde(default)]
+    pub created_on: Option<String>,
 }
 
 /// The desired shape of a peering from a local VNet to a remote one (seed step 13).
@@ -254,6 +257,11 @@ impl Arm {
         crate::wire::decode(method.as_str(), &shown, response).await
     }
 
+    /// Every item of a paged list, following `nextLink` to the last page.
+    async fn list<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<Vec<T>, AzureError> {
+        all_pages(url, |page| self.json::<Page<T>>(Method::GET, page, None)).await
+    }
+
     async fn optional<T: serde::de::DeserializeOwned>(
         &self,
         url: Url,
@@ -263,6 +271,12 @@ impl Arm {
             Err(error) if error.is_not_found() => Ok(None),
             Err(error) => Err(error),
         }
+    }
+
+    /// Every subscription the identity can see.
+    pub async fn subscriptions(&self) -> Result<Vec<Subscription>, AzureError> {
+        let url = self.url("/subscriptions", api_version::SUBSCRIPTIONS, &[])?;
+        self.list(url).await
     }
 
     pub async fn subscription(&self, subscription_id: &str) -> Result<Subscription, AzureError> {
@@ -298,10 +312,7 @@ impl Arm {
             api_version::NETWORK,
             &[],
         )?;
-        Ok(self
-            .json::<List<Peering>>(Method::GET, url, None)
-            .await?
-            .value)
+        self.list(url).await
     }
 
     /// Creates or updates a peering and follows the long-running operation to its end.
@@ -460,10 +471,23 @@ impl Arm {
             api_version::AUTHORIZATION,
             &[("$filter", &filter)],
         )?;
-        Ok(self
-            .json::<List<RoleDefinition>>(Method::GET, url, None)
-            .await?
-            .value)
+        self.list(url).await
+    }
+
+    /// A role definition by guid, read at a scope where it is assignable; `None` if absent.
+    pub async fn role_definition(
+        &self,
+        scope: &str,
+        role_definition_guid: &str,
+    ) -> Result<Option<RoleDefinition>, AzureError> {
+        let url = self.url(
+            &format!(
+                "{scope}/providers/Microsoft.Authorization/roleDefinitions/{role_definition_guid}"
+            ),
+            api_version::AUTHORIZATION,
+            &[],
+        )?;
+        self.optional(url).await
     }
 
     /// Creates or updates a custom role definition.
@@ -496,10 +520,7 @@ impl Arm {
             api_version::AUTHORIZATION,
             &[("$filter", &filter)],
         )?;
-        Ok(self
-            .json::<List<RoleAssignment>>(Method::GET, url, None)
-            .await?
-            .value)
+        self.list(url).await
     }
 
     /// Creates a role assignment for a service principal. An existing identical assignment
@@ -525,12 +546,15 @@ impl Arm {
     }
 
     /// A role definition by its resource id; `None` if it does not exist.
-    pub async fn role_definition(&self, id: &str) -> Result<Option<RoleDefinition>, AzureError> {
+    pub async fn role_definition_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<RoleDefinition>, AzureError> {
         let url = self.url(id, api_version::AUTHORIZATION, &[])?;
         self.optional(url).await
     }
 
-    /// Every role assignment that applies at, above or below a scope.
+    /// Every role assignment that applies at, above or below a scope (every page).
     pub async fn role_assignments_at(
         &self,
         scope: &str,
@@ -540,10 +564,7 @@ impl Arm {
             api_version::AUTHORIZATION,
             &[],
         )?;
-        Ok(self
-            .json::<List<RoleAssignment>>(Method::GET, url, None)
-            .await?
-            .value)
+        self.list(url).await
     }
 
     /// The caller's own effective permissions at a resource group or resource (one entry per
@@ -554,10 +575,8 @@ impl Arm {
             api_version::AUTHORIZATION,
             &[],
         )?;
-        Ok(self
-            .json::<List<Permission>>(Method::GET, url, None)
-            .await?
-            .value)
+        // Paged like every ARM list.
+        self.list(url).await
     }
 
     /// Deletes a role assignment or a role definition by its resource id; one already gone is

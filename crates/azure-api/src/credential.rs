@@ -50,6 +50,16 @@ impl fmt::Debug for CredentialSource {
 }
 
 impl CredentialSource {
+    /// The application (client) id this source signs in as; `None` for the Azure CLI's user.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Self::ClientSecret { client_id, .. }
+            | Self::FederatedTokenFile { client_id, .. }
+            | Self::Assertion { client_id, .. } => Some(client_id),
+            Self::AzureCli { .. } => None,
+        }
+    }
+
     /// A description for logs, never containing a secret.
     pub fn describe(&self) -> String {
         match self {

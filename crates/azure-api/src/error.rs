@@ -66,4 +66,24 @@ impl AzureError {
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
+
+    /// Whether a write may have happened although it failed: the answer was lost, or a server
+    /// or gateway error came back. Look for its effect before repeating it.
+    pub fn may_have_acted(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Api { status, .. } => matches!(status, 500 | 502 | 504),
+            _ => false,
+        }
+    }
+
+    /// A write refused because the VNet is busy with someone else's change: it is `Updating`
+    /// (`ReferencedResourceNotProvisioned`) or another operation runs on it
+    /// (`AnotherOperationInProgress`). Both pass; retry.
+    pub fn is_busy_resource(&self) -> bool {
+        self.code().is_some_and(|code| {
+            code.eq_ignore_ascii_case("ReferencedResourceNotProvisioned")
+                || code.eq_ignore_ascii_case("AnotherOperationInProgress")
+        })
+    }
 }

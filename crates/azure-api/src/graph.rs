@@ -3,7 +3,7 @@
 
 use crate::credential::Credential;
 use crate::error::AzureError;
-use crate::wire::{Call, List, odata_quote};
+use crate::wire::{Call, Page, all_pages, odata_quote};
 use api_core::Secret;
 use reqwest::Method;
 use serde::Deserialize;
@@ -20,7 +20,36 @@ pub struct Application {
     pub display_name: Option<String>,
     pub sign_in_audience: Option<String>,
     #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
     pub password_credentials: Vec<PasswordCredential>,
+}
+
+/// An owner of an application: a user or a service principal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryObject {
+    pub id: String,
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    pub display_name: Option<String>,
+    pub user_principal_name: Option<String>,
+}
+
+impl DirectoryObject {
+    /// Who it is, for messages: the display name and the sign-in name or object id.
+    pub fn describe(&self) -> String {
+        let kind = match self.odata_type.as_deref() {
+            Some("#microsoft.graph.user") => "user",
+            Some("#microsoft.graph.servicePrincipal") => "service principal",
+            _ => "directory object",
+        };
+        format!(
+            "{kind} {} ({})",
+            self.display_name.as_deref().unwrap_or("?"),
+            self.user_principal_name.as_deref().unwrap_or(&self.id)
+        )
+    }
 }
 
 /// A password's metadata; the value itself is only in [`NewPassword`].
@@ -30,6 +59,7 @@ pub struct PasswordCredential {
     pub key_id: String,
     pub display_name: Option<String>,
     pub hint: Option<String>,
+    pub start_date_time: Option<String>,
     pub end_date_time: Option<String>,
 }
 
@@ -124,6 +154,11 @@ impl Graph {
         .await
     }
 
+    /// Every item of a paged collection, following `@odata.nextLink` to the last page.
+    async fn list<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<Vec<T>, AzureError> {
+        all_pages(url, |page| self.json::<Page<T>>(Method::GET, page, None)).await
+    }
+
     /// Every application with this display name (display names are not unique).
     pub async fn applications_named(
         &self,
@@ -131,10 +166,7 @@ impl Graph {
     ) -> Result<Vec<Application>, AzureError> {
         let filter = format!("displayName eq {}", odata_quote(display_name));
         let url = self.url("/applications", &[("$filter", &filter)])?;
-        Ok(self
-            .json::<List<Application>>(Method::GET, url, None)
-            .await?
-            .value)
+        self.list(url).await
     }
 
     /// The application with this application (client) id, if visible yet.
@@ -164,13 +196,41 @@ impl Graph {
         not_found_is_none(self.json(Method::GET, url, None).await)
     }
 
+    /// The owners of an application.
+    pub async fn owners(&self, object_id: &str) -> Result<Vec<DirectoryObject>, AzureError> {
+        let url = self.url(&format!("/applications/{object_id}/owners"), &[])?;
+        self.list(url).await
+    }
+
+    /// The object id of the identity this client signs in as: its service principal in this
+    /// tenant, or the signed-in user (`/me`) for the Azure CLI.
+    pub async fn caller_object_id(&self) -> Result<Option<String>, AzureError> {
+        match self.credential.source().client_id() {
+            Some(client_id) => Ok(self
+                .service_principal_for(client_id)
+                .await?
+                .map(|principal| principal.id)),
+            None => {
+                #[derive(Deserialize)]
+                struct Me {
+                    id: String,
+                }
+                let url = self.url("/me", &[])?;
+                not_found_is_none(self.json::<Me>(Method::GET, url, None).await)
+                    .map(|me| me.map(|me| me.id))
+            }
+        }
+    }
+
     /// Creates the multi-tenant application with this `uniqueName` unless it exists
-    /// (`PATCH … Prefer: create-if-missing`): safe to repeat, never makes a twin.
+    /// (`PATCH … Prefer: create-if-missing`): safe to repeat, never makes a twin. `tags` mark
+    /// it as made by this tool.
     /// Returns the application when the service created it (201), `None` when it existed (204).
     pub async fn upsert_application(
         &self,
         unique_name: &str,
         display_name: &str,
+        tags: &[&str],
     ) -> Result<Option<Application>, AzureError> {
         let url = self.url(
             &format!("/applications(uniqueName={})", odata_quote(unique_name)),
@@ -184,7 +244,7 @@ impl Graph {
             url,
             token: &token,
             body: Some(
-                json!({"displayName": display_name, "signInAudience": "AzureADMultipleOrgs"}),
+                json!({"displayName": display_name, "signInAudience": "AzureADMultipleOrgs", "tags": tags}),
             ),
             headers: vec![("Prefer", "create-if-missing".to_string())],
         }
@@ -255,10 +315,7 @@ impl Graph {
             &format!("/applications/{object_id}/federatedIdentityCredentials"),
             &[],
         )?;
-        Ok(self
-            .json::<List<FederatedIdentityCredential>>(Method::GET, url, None)
-            .await?
-            .value)
+        self.list(url).await
     }
 
     pub async fn create_federated_credential(
@@ -285,8 +342,8 @@ impl Graph {
     ) -> Result<Option<ServicePrincipal>, AzureError> {
         let filter = format!("appId eq {}", odata_quote(app_id));
         let url = self.url("/servicePrincipals", &[("$filter", &filter)])?;
-        let list: List<ServicePrincipal> = self.json(Method::GET, url, None).await?;
-        Ok(list.value.into_iter().next())
+        let found: Vec<ServicePrincipal> = self.list(url).await?;
+        Ok(found.into_iter().next())
     }
 
     /// Creates the service principal of an application in this tenant.

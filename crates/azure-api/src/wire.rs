@@ -128,13 +128,95 @@ pub(crate) async fn api_error(method: &str, url: &str, response: Response) -> Az
     }
 }
 
-/// A collection answer: `{"value": [...]}` (Graph and Resource Manager alike).
+/// One page of a collection: `{"value": [...]}` and, while more pages remain, the absolute URL
+/// of the next one (`nextLink` in Resource Manager, `@odata.nextLink` in Graph).
 #[derive(serde::Deserialize)]
-pub(crate) struct List<T> {
+pub(crate) struct Page<T> {
     pub value: Vec<T>,
+    #[serde(rename = "nextLink", alias = "@odata.nextLink", default)]
+    pub next_link: Option<String>,
+}
+
+/// The most pages one list may span before the client stops: a guard against a service that
+/// links a page to itself.
+const MAX_PAGES: usize = 10_000;
+
+/// Every item of a paged collection: `fetch` reads one page, starting at `first`, and every
+/// `nextLink` is followed to the last page. A link to another host than `first`'s is refused,
+/// so a token is never sent elsewhere.
+pub(crate) async fn all_pages<T, F, Fut>(first: Url, mut fetch: F) -> Result<Vec<T>, AzureError>
+where
+    F: FnMut(Url) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, AzureError>>,
+{
+    let mut items = Vec::new();
+    let mut next = Some(first.clone());
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        pages += 1;
+        if pages > MAX_PAGES {
+            return Err(AzureError::Other(format!(
+                "{} has more than {MAX_PAGES} pages; stopped following its nextLink",
+                display_url(&first)
+            )));
+        }
+        let page = fetch(url).await?;
+        items.extend(page.value);
+        next = match page.next_link.filter(|link| !link.is_empty()) {
+            None => None,
+            Some(link) => Some(same_origin_link(&first, &link)?),
+        };
+    }
+    Ok(items)
+}
+
+fn same_origin_link(first: &Url, link: &str) -> Result<Url, AzureError> {
+    let url = Url::parse(link)
+        .map_err(|error| AzureError::Other(format!("nextLink {link:?} is not a URL: {error}")))?;
+    if url.origin() != first.origin() {
+        return Err(AzureError::Other(format!(
+            "refusing to follow nextLink {} to another host than {}",
+            display_url(&url),
+            display_url(first)
+        )));
+    }
+    Ok(url)
 }
 
 /// Quotes a value for an OData `$filter` string literal.
 pub(crate) fn odata_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pages_are_followed_to_the_last_and_only_on_the_same_host() {
+        let first = Url::parse("https://management.example/list?api-version=1").unwrap();
+        let items: Vec<u32> = all_pages(first.clone(), |url| async move {
+            Ok(match url.query() {
+                Some("api-version=1") => Page {
+                    value: vec![1, 2],
+                    next_link: Some("https://management.example/list?page=2".into()),
+                },
+                _ => Page {
+                    value: vec![3],
+                    next_link: None,
+                },
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(items, [1, 2, 3]);
+        let elsewhere: Result<Vec<u32>, _> = all_pages(first, |_| async {
+            Ok(Page {
+                value: vec![],
+                next_link: Some("https://attacker.example/list".into()),
+            })
+        })
+        .await;
+        assert!(elsewhere.is_err());
+    }
 }

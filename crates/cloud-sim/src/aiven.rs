@@ -391,6 +391,7 @@ fn create_connection(
         user_side_seen_at: None,
         aiven_peering_name: None,
         disconnected_seen_at: None,
+        listed_until: None,
     };
     let mut value = connection_json(&connection);
     value.insert("message".to_string(), json!("Created"));

@@ -145,13 +145,15 @@ impl Default for Delays {
 
 /// What a write request selected by `fail_nth_write` suffers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum FailMode {
     /// Answer 500 without applying the write.
     #[default]
     Before,
     /// Apply the write, then close the connection without an answer.
     After,
+    /// Apply the write, then answer 504: a gateway gave up waiting although the service acted.
+    GatewayTimeout,
 }
 
 impl std::str::FromStr for FailMode {
@@ -160,8 +162,9 @@ impl std::str::FromStr for FailMode {
         match text {
             "before" => Ok(FailMode::Before),
             "after" => Ok(FailMode::After),
+            "gateway-timeout" => Ok(FailMode::GatewayTimeout),
             other => Err(format!(
-                "unknown fail mode '{other}', expected 'before' or 'after'"
+                "unknown fail mode '{other}', expected 'before', 'after' or 'gateway-timeout'"
             )),
         }
     }
@@ -243,6 +246,10 @@ pub struct Faults {
     pub fail_nth_write: Option<u64>,
     /// How the selected write fails.
     pub fail_mode: FailMode,
+    /// The next N virtual network peering PUT or DELETE requests find the VNet busy, alternately
+    /// `400 ReferencedResourceNotProvisioned` (the VNet is `Updating`) and
+    /// `409 AnotherOperationInProgress`, without applying anything.
+    pub peering_write_conflicts: u32,
     /// Holds the selected write unanswered until `Sim::release_held_write` applies or drops it:
     /// a test kills the client meanwhile, as a runner's timeout does.
     pub hold_write: Option<WriteSelector>,
@@ -255,8 +262,39 @@ pub struct Faults {
     pub seed: u64,
 }
 
+/// How much of other people's life the simulated tenants hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantPreset {
+    /// Only the seeded objects the procedure needs.
+    #[default]
+    Quiet,
+    /// A real company's tenant: hundreds of other people's apps, service principals, roles and
+    /// assignments, several subscriptions, VNets with other peerings, an Aiven project with other
+    /// VPCs and connections (a `DELETED` one for the seeded VNet listed first), and the GitHub
+    /// API under `/api/v3` as on GitHub Enterprise Server.
+    Busy,
+}
+
+impl std::str::FromStr for TenantPreset {
+    type Err = String;
+    fn from_str(text: &str) -> Result<TenantPreset, String> {
+        match text {
+            "quiet" => Ok(TenantPreset::Quiet),
+            "busy" => Ok(TenantPreset::Busy),
+            other => Err(format!(
+                "unknown tenant preset '{other}', expected 'quiet' or 'busy'"
+            )),
+        }
+    }
+}
+
+/// How many items one page of an ARM or Graph list holds unless configured: small, so that a
+/// client reading only the first page misses objects at once.
+pub const DEFAULT_PAGE_SIZE: usize = 2;
+
 /// Everything `Sim::start` needs.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SimConfig {
     pub delays: Delays,
     pub faults: Faults,
@@ -264,9 +302,32 @@ pub struct SimConfig {
     pub port: u16,
     /// Where to write the CA certificate; `None` = `ca.pem` in a fresh temporary directory.
     pub ca_cert_path: Option<PathBuf>,
+    /// What the tenants hold besides the procedure's own objects.
+    pub tenant: TenantPreset,
+    /// Items per page of every ARM (`nextLink`) and Graph (`@odata.nextLink`) list; at least 1.
+    pub page_size: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        SimConfig {
+            delays: Delays::default(),
+            faults: Faults::default(),
+            port: 0,
+            ca_cert_path: None,
+            tenant: TenantPreset::Quiet,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
 }
 
 impl SimConfig {
+    /// The same configuration with the busy tenant preset.
+    pub fn busy(mut self) -> SimConfig {
+        self.tenant = TenantPreset::Busy;
+        self
+    }
+
     /// 0.1–0.5 s delays, no faults, ephemeral ports.
     pub fn fast() -> SimConfig {
         SimConfig {

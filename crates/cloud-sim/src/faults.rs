@@ -18,6 +18,8 @@ pub(crate) struct FaultState {
     pub faults: Faults,
     pub generator: rand::rngs::StdRng,
     pub writes_seen: u64,
+    /// Peering write conflicts handed out so far (they alternate in kind).
+    pub peering_conflicts_taken: u64,
     /// Writes matching `faults.hold_write` seen since the faults were set.
     pub hold_matches_seen: u64,
     /// Random faults injected since the faults were set (for `max_faults`).
@@ -29,6 +31,7 @@ pub(crate) fn new_fault_state(faults: Faults) -> FaultState {
         generator: rand::rngs::StdRng::seed_from_u64(faults.seed),
         faults,
         writes_seen: 0,
+        peering_conflicts_taken: 0,
         hold_matches_seen: 0,
         random_faults_injected: 0,
     }
@@ -129,6 +132,7 @@ pub(crate) enum FaultDecision {
     Drop,
     FailWriteBefore,
     FailWriteAfter,
+    FailWriteGatewayTimeout,
     Hold,
 }
 
@@ -166,6 +170,7 @@ pub(crate) fn decide_fault(shared: &Shared, candidate: &Candidate) -> (Duration,
             return match state.faults.fail_mode {
                 FailMode::Before => (latency, FaultDecision::FailWriteBefore),
                 FailMode::After => (latency, FaultDecision::FailWriteAfter),
+                FailMode::GatewayTimeout => (latency, FaultDecision::FailWriteGatewayTimeout),
             };
         }
     }
@@ -211,6 +216,31 @@ fn draw_fault(faults: &Faults, draw: f64) -> FaultDecision {
     FaultDecision::None
 }
 
+/// Why a peering write finds its VNet busy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PeeringConflict {
+    /// `400 ReferencedResourceNotProvisioned`: the VNet is `Updating` (someone changes a subnet).
+    VnetUpdating,
+    /// `409 AnotherOperationInProgress`: another operation on the VNet is running.
+    AnotherOperation,
+}
+
+/// Takes one of the configured peering write conflicts, if any are left: they alternate,
+/// starting with the VNet being `Updating`.
+pub(crate) fn take_peering_conflict(shared: &Shared) -> Option<PeeringConflict> {
+    let mut state = lock(&shared.faults);
+    if state.faults.peering_write_conflicts == 0 {
+        return None;
+    }
+    state.faults.peering_write_conflicts -= 1;
+    state.peering_conflicts_taken += 1;
+    Some(if state.peering_conflicts_taken % 2 == 1 {
+        PeeringConflict::VnetUpdating
+    } else {
+        PeeringConflict::AnotherOperation
+    })
+}
+
 /// A transient failure in the service's own error shape.
 pub(crate) fn fault_response(
     service: Service,
@@ -244,6 +274,10 @@ pub(crate) fn fault_response(
                     "ServiceUnavailable",
                     "The server is currently unable to handle the request. Please retry the request.",
                 ),
+                StatusCode::GATEWAY_TIMEOUT => (
+                    "GatewayTimeout",
+                    "The gateway did not receive a response from the resource provider within the specified time period.",
+                ),
                 _ => (
                     "InternalServerError",
                     "Encountered internal server error. Please try again.",
@@ -267,6 +301,10 @@ pub(crate) fn fault_response(
                     "serviceNotAvailable",
                     "The service is temporarily unavailable.",
                 ),
+                StatusCode::GATEWAY_TIMEOUT => (
+                    "UnknownError",
+                    "The gateway timed out waiting for the service.",
+                ),
                 _ => ("generalException", "An unexpected error occurred."),
             };
             crate::graph::graph_error(status, code, message)
@@ -275,6 +313,7 @@ pub(crate) fn fault_response(
             let message = match status {
                 StatusCode::TOO_MANY_REQUESTS => "Too many requests",
                 StatusCode::SERVICE_UNAVAILABLE => "Service temporarily unavailable",
+                StatusCode::GATEWAY_TIMEOUT => "Gateway timeout",
                 _ => "Internal server error",
             };
             crate::aiven::aiven_error(status, "transient_error", message)
@@ -283,6 +322,7 @@ pub(crate) fn fault_response(
             let message = match status {
                 StatusCode::TOO_MANY_REQUESTS => "API rate limit exceeded",
                 StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
+                StatusCode::GATEWAY_TIMEOUT => "Gateway Timeout",
                 _ => "Server Error",
             };
             crate::github::github_error(status, message)

@@ -53,11 +53,21 @@ async fn handle(
     let mut world = shared.world();
     let segments = path_segments(uri.path());
     let texts: Vec<&str> = segments.iter().map(String::as_str).collect();
+    // The Actions token service is not part of the REST API: it answers at the root.
     if let ["_oidc", "token"] = texts.as_slice() {
         let lifetime = crate::control::oidc_lifetime_seconds(&shared.delays);
         let response = oidc_token(&mut world, &headers, uri.query(), lifetime);
         return with_identity(response, Some("github-oidc".to_string()));
     }
+    // GitHub Enterprise Server serves the REST API under a path (`/api/v3`); nothing outside it.
+    let prefix_segments: Vec<&str> = shared
+        .github_api_prefix
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect();
+    let Some(texts) = texts.strip_prefix(prefix_segments.as_slice()) else {
+        return github_error(StatusCode::NOT_FOUND, "Not Found");
+    };
     let Some(token) = authorization_token(&headers, &["Bearer", "token"]) else {
         return github_error(StatusCode::UNAUTHORIZED, "Requires authentication");
     };
@@ -70,7 +80,7 @@ async fn handle(
     } else {
         return github_error(StatusCode::UNAUTHORIZED, "Bad credentials");
     };
-    let response = route(&mut world, caller, &method, &texts, &body);
+    let response = route(&mut world, caller, &method, texts, &body);
     with_identity(response, Some(identity.to_string()))
 }
 

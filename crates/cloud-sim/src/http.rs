@@ -9,6 +9,19 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub(crate) struct RequestIdentity(pub String);
 
+/// An injected fault a handler decided on, attached to the response for the request log (then
+/// removed).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FaultLabel(pub &'static str);
+
+pub(crate) fn with_fault_label(
+    mut response: Response<Body>,
+    label: &'static str,
+) -> Response<Body> {
+    response.extensions_mut().insert(FaultLabel(label));
+    response
+}
+
 pub(crate) fn json_response(status: StatusCode, body: Value) -> Response<Body> {
     let text = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Body::from(text));

@@ -16,6 +16,7 @@ mod graph;
 mod http;
 mod identity;
 mod jwt;
+mod paging;
 mod server;
 mod tls;
 mod world;
@@ -28,15 +29,18 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{Delays, FailMode, Faults, SimConfig, WriteSelector};
+pub use config::{
+    DEFAULT_PAGE_SIZE, Delays, FailMode, Faults, SimConfig, TenantPreset, WriteSelector,
+};
 pub use faults::HeldWrite;
 pub use world::{
     AIVEN_APP_ID, APPLICATION_ADMINISTRATOR, AivenProject, Application, AsyncOperation, Audience,
-    FederatedIdentityCredential, Fixtures, GITHUB_OIDC_ISSUER, GithubEnvironment, GithubRepository,
-    GithubSecret, GithubState, IssuedToken, NETWORK_CONTRIBUTOR_ROLE_ID, OWNER_ROLE_ID,
-    OperationKind, PEER_ACTION, PasswordCredential, PeeringConnection, Permission, ProjectVpc,
-    READER_ROLE_ID, ResourceGroup, RoleAssignment, RoleDefinition, SecretBox, SecretKind,
-    ServicePrincipal, Subscription, Tenant, VirtualNetwork, VirtualNetworkPeering, World,
+    BUSY_HIDDEN_ROLE_NAME, BUSY_HIDDEN_SUBSCRIPTION_NAME, FederatedIdentityCredential, Fixtures,
+    GITHUB_OIDC_ISSUER, GithubEnvironment, GithubRepository, GithubSecret, GithubState,
+    IssuedToken, NETWORK_CONTRIBUTOR_ROLE_ID, OWNER_ROLE_ID, OperationKind, PEER_ACTION,
+    PasswordCredential, PeeringConnection, Permission, ProjectVpc, READER_ROLE_ID, ResourceGroup,
+    RoleAssignment, RoleDefinition, SecretBox, SecretKind, ServicePrincipal, Subscription, Tenant,
+    User, VirtualNetwork, VirtualNetworkPeering, World,
 };
 
 /// Why the simulator could not start.
@@ -112,7 +116,8 @@ pub struct RequestRecord {
     /// True for POST/PUT/PATCH/DELETE on Graph, ARM, Aiven and GitHub.
     pub write: bool,
     /// The injected fault, if any: `latency` is not reported; `429`, `500`, `503`, `drop`,
-    /// `fail-write-before`, `fail-write-after`, `hold-applied`, `hold-dropped`.
+    /// `fail-write-before`, `fail-write-after`, `fail-write-gateway-timeout`, `hold-applied`,
+    /// `hold-dropped`; `peering-conflict` for a busy-VNet answer to a peering write.
     pub fault: Option<String>,
     /// Milliseconds since the simulator started.
     pub at_millis: u64,
@@ -171,6 +176,11 @@ pub(crate) struct Shared {
     pub holds: faults::Holds,
     pub urls: Urls,
     pub started: Instant,
+    /// Items per page of ARM and Graph lists.
+    pub page_size: usize,
+    /// Where the GitHub API lives on its listener: `""`, or `/api/v3` as on GitHub Enterprise
+    /// Server.
+    pub github_api_prefix: &'static str,
 }
 
 impl Shared {

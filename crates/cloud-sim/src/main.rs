@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use cloud_sim::{Delays, FailMode, Faults, Sim, SimConfig};
+use cloud_sim::{Delays, FailMode, Faults, Sim, SimConfig, TenantPreset};
 
 #[derive(Parser)]
 #[command(
@@ -41,6 +41,17 @@ enum FailModeArgument {
     Before,
     /// Apply the write, then close the connection without answering.
     After,
+    /// Apply the write, then answer 504 Gateway Timeout.
+    GatewayTimeout,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TenantArgument {
+    /// Only the seeded objects the procedure needs.
+    Quiet,
+    /// A real company's tenant: hundreds of other people's objects, several subscriptions,
+    /// other VPCs and connections, the GitHub API under /api/v3.
+    Busy,
 }
 
 #[derive(clap::Args)]
@@ -51,6 +62,12 @@ struct ServeArguments {
     /// Where to write the generated CA certificate (PEM); default: ca.pem in a fresh temporary directory.
     #[arg(long, value_name = "PATH")]
     ca_cert: Option<PathBuf>,
+    /// What the tenants hold besides the procedure's own objects.
+    #[arg(long, value_enum, default_value = "quiet")]
+    tenant: TenantArgument,
+    /// Items per page of every ARM (nextLink) and Graph (@odata.nextLink) list.
+    #[arg(long, default_value_t = cloud_sim::DEFAULT_PAGE_SIZE, value_parser = clap::value_parser!(usize))]
+    page_size: usize,
     /// Base set of delays; the delay flags below override single values.
     #[arg(long, value_enum, default_value = "realistic")]
     profile: Profile,
@@ -114,6 +131,9 @@ struct ServeArguments {
     /// How the selected write fails.
     #[arg(long, value_enum, default_value = "before")]
     fail_mode: FailModeArgument,
+    /// The next N peering PUT/DELETE requests find the VNet busy (ReferencedResourceNotProvisioned, AnotherOperationInProgress).
+    #[arg(long, default_value_t = 0)]
+    peering_write_conflicts: u32,
     /// The random faults also hit the token endpoint and the Actions OIDC endpoint.
     #[arg(long)]
     token_faults: bool,
@@ -174,7 +194,9 @@ impl ServeArguments {
                 fail_mode: match self.fail_mode {
                     FailModeArgument::Before => FailMode::Before,
                     FailModeArgument::After => FailMode::After,
+                    FailModeArgument::GatewayTimeout => FailMode::GatewayTimeout,
                 },
+                peering_write_conflicts: self.peering_write_conflicts,
                 hold_write: None,
                 token_faults: self.token_faults,
                 max_faults: None,
@@ -182,6 +204,11 @@ impl ServeArguments {
             },
             port: self.port,
             ca_cert_path: self.ca_cert,
+            tenant: match self.tenant {
+                TenantArgument::Quiet => TenantPreset::Quiet,
+                TenantArgument::Busy => TenantPreset::Busy,
+            },
+            page_size: self.page_size.max(1),
         }
     }
 }

@@ -19,9 +19,10 @@ use crate::faults::{
     Candidate, FaultDecision, HeldWrite, Holds, decide_fault, fault_response, is_faultable,
     is_write, new_fault_state, route_of,
 };
-use crate::http::RequestIdentity;
+use crate::http::{FaultLabel, RequestIdentity};
 use crate::{
-    Ready, RequestRecord, Service, Shared, Sim, SimConfig, SimError, Urls, lock, tls, world,
+    Ready, RequestRecord, Service, Shared, Sim, SimConfig, SimError, TenantPreset, Urls, lock, tls,
+    world,
 };
 
 /// The error that makes hyper close a connection without answering.
@@ -111,7 +112,11 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
         }
     })?;
 
-    let (seeded_world, seed_secrets) = world::seed_world(started);
+    let (seeded_world, seed_secrets) = world::seed_world(started, config.tenant);
+    let github_api_prefix = match config.tenant {
+        TenantPreset::Quiet => "",
+        TenantPreset::Busy => "/api/v3",
+    };
     let fixtures = seeded_world.fixtures.clone();
     let ready = Ready {
         ca_cert,
@@ -119,7 +124,7 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
         resource_manager: urls.resource_manager.clone(),
         graph: urls.graph.clone(),
         aiven: urls.aiven.clone(),
-        github: urls.github.clone(),
+        github: format!("{}{github_api_prefix}", urls.github),
         control: urls.control.clone(),
         user_tenant_id: fixtures.user_tenant_id.clone(),
         admin_client_id: fixtures.admin_app_id.clone(),
@@ -154,6 +159,8 @@ pub(crate) async fn start(config: SimConfig) -> Result<Sim, SimError> {
         holds: Holds::default(),
         urls,
         started,
+        page_size: config.page_size.max(1),
+        github_api_prefix,
     });
 
     let (shutdown_sender, shutdown_receiver) = watch::channel(false);
@@ -324,6 +331,7 @@ async fn handle_request(
     }
 
     let mut drop_after_answer = false;
+    let mut gateway_timeout_after_answer = false;
     match decision {
         FaultDecision::None => {}
         FaultDecision::Drop => {
@@ -343,10 +351,15 @@ async fn handle_request(
             ));
         }
         FaultDecision::FailWriteAfter => drop_after_answer = true,
+        FaultDecision::FailWriteGatewayTimeout => gateway_timeout_after_answer = true,
         FaultDecision::Hold => return hold(shared, base, router, request).await,
     }
 
-    let (response, identity) = answer(router, request.map(Body::new)).await;
+    let (mut response, identity) = answer(router, request.map(Body::new)).await;
+    let handler_fault = response
+        .extensions_mut()
+        .remove::<FaultLabel>()
+        .map(|label| label.0);
     if drop_after_answer {
         base.log(
             &shared,
@@ -356,7 +369,11 @@ async fn handle_request(
         );
         return Err(DroppedConnection);
     }
-    base.log(&shared, response.status().as_u16(), identity, None);
+    if gateway_timeout_after_answer {
+        base.log(&shared, 504, identity, Some("fail-write-gateway-timeout"));
+        return Ok(fault_response(service, StatusCode::GATEWAY_TIMEOUT, true));
+    }
+    base.log(&shared, response.status().as_u16(), identity, handler_fault);
     Ok(response)
 }
 

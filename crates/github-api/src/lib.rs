@@ -22,6 +22,9 @@ pub enum GitHubError {
     SecretsForbidden { target: String, message: String },
     #[error("GitHub {what} failed: {message}")]
     Api { what: String, message: String },
+    /// A write whose answer was lost, or answered by a server error: it may have happened.
+    #[error("GitHub {what} may or may not have happened: {message}")]
+    Unconfirmed { what: String, message: String },
     #[error("cannot get the job's OIDC token from GitHub: {0}")]
     Oidc(String),
 }
@@ -151,32 +154,43 @@ impl GitHub {
                     .get(format!("/repos/{owner}/{repo}"), None::<&()>)
                     .await
                     .map_err(|error| api_error(format!("reading {owner}/{repo}"), error))?;
+                // Environment names may hold spaces and other characters a path cannot.
                 format!(
-                    "/repositories/{}/environments/{environment}/secrets",
-                    repository.id
+                    "/repositories/{}/environments/{}/secrets",
+                    repository.id,
+                    encode_path_segment(environment)
                 )
             }
         })
     }
 
-    /// Whether a secret of this name exists (its value is never readable).
+    /// A secret's metadata, if it exists (its value is never readable).
+    pub async fn secret(
+        &self,
+        target: &SecretTarget,
+        name: &str,
+    ) -> Result<Option<SecretMetadata>, GitHubError> {
+        let route = format!("{}/{name}", self.secrets_route(target).await?);
+        match self
+            .crab
+            .get::<SecretMetadata, _, _>(route, None::<&()>)
+            .await
+        {
+            Ok(metadata) => Ok(Some(metadata)),
+            Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
+                Ok(None)
+            }
+            Err(error) => Err(classify(target, format!("reading secret {name}"), error)),
+        }
+    }
+
+    /// Whether a secret of this name exists.
     pub async fn secret_exists(
         &self,
         target: &SecretTarget,
         name: &str,
     ) -> Result<bool, GitHubError> {
-        let route = format!("{}/{name}", self.secrets_route(target).await?);
-        match self
-            .crab
-            .get::<serde_json::Value, _, _>(route, None::<&()>)
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
-                Ok(false)
-            }
-            Err(error) => Err(classify(target, format!("reading secret {name}"), error)),
-        }
+        Ok(self.secret(target, name).await?.is_some())
     }
 
     /// Seals `value` with the target's public key and creates or updates the secret.
@@ -194,11 +208,21 @@ impl GitHub {
             .map_err(|error| classify(target, "reading the secrets public key".into(), error))?;
         let encrypted_value = seal(&key.key, value.expose().as_bytes())?;
         let body = serde_json::json!({"encrypted_value": encrypted_value, "key_id": key.key_id});
+        let what = format!("writing secret {name}");
         let response = self
             .crab
             ._put(format!("{route}/{name}"), Some(&body))
             .await
-            .map_err(|error| classify(target, format!("writing secret {name}"), error))?;
+            .map_err(|error| match error {
+                // No answer: the write may have landed.
+                octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. } => {
+                    GitHubError::Unconfirmed {
+                        what: what.clone(),
+                        message: error.to_string(),
+                    }
+                }
+                error => classify(target, what.clone(), error),
+            })?;
         let status = response.status().as_u16();
         if status == 403 || status == 404 {
             return Err(GitHubError::SecretsForbidden {
@@ -206,9 +230,15 @@ impl GitHub {
                 message: format!("PUT answered {status}"),
             });
         }
+        if status >= 500 {
+            return Err(GitHubError::Unconfirmed {
+                what,
+                message: format!("status {status}"),
+            });
+        }
         if !(200..300).contains(&status) {
             return Err(GitHubError::Api {
-                what: format!("writing secret {name}"),
+                what,
                 message: format!("status {status}"),
             });
         }
@@ -241,6 +271,28 @@ impl GitHub {
             }),
         }
     }
+}
+
+/// What GitHub tells about a secret: its name and when it was last written.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecretMetadata {
+    pub name: String,
+    /// RFC 3339.
+    pub updated_at: Option<String>,
+}
+
+/// Percent-encodes one path segment: everything but unreserved characters.
+fn encode_path_segment(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                (byte as char).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
 }
 
 /// A libsodium sealed box of `plaintext` for the base64 X25519 `public_key`, base64-encoded.
@@ -366,6 +418,14 @@ mod tests {
         );
         assert!(SecretTarget::parse("acme").is_none());
         assert!(SecretTarget::parse("../x").is_none());
+    }
+
+    // Regression: environment names went into the path unencoded; a space broke the request.
+    #[test]
+    fn environment_names_are_encoded_in_paths() {
+        assert_eq!(encode_path_segment("production eu"), "production%20eu");
+        assert_eq!(encode_path_segment("prod/eu?x"), "prod%2Feu%3Fx");
+        assert_eq!(encode_path_segment("a-b_c.d~e"), "a-b_c.d~e");
     }
 
     #[test]

@@ -52,7 +52,10 @@ catalog! {
         fix: "Assign the admin identity the Application administrator role in the user tenant (Entra ID > Roles and administrators), then re-run prepare-tenant.";
     AppNameAmbiguous => "AZP-GRAPH-APP-NAME-AMBIGUOUS", "several app registrations have the name",
         cause: "Display names of app registrations are not unique; the tool cannot tell which one is meant.",
-        fix: "Delete the extra app registrations, or choose another --app-name.";
+        fix: "Name the one to use with --app-id, delete the extra app registrations, or choose another --app-name.";
+    AppOwnedByOthers => "AZP-GRAPH-APP-NOT-ADMINS", "an app registration of that name is owned by someone else",
+        cause: "An app registration has the name the tool would use, but its owners are not the admin identity alone. Any member of the tenant may register an app with a predictable name, and the app would get peering rights on the VNet, so it is not adopted.",
+        fix: "Choose another --app-name, or, if you trust the app and its owners, adopt it by naming it with --app-id.";
     FederatedCredentialLimit => "AZP-GRAPH-FEDERATED-LIMIT", "the app has the most federated credentials Graph allows",
         cause: "An application may hold at most 20 federated identity credentials.",
         fix: "Remove federated credentials the app no longer needs (`az ad app federated-credential delete`), then re-run.";
@@ -62,6 +65,12 @@ catalog! {
     RoleLacksActions => "AZP-ARM-ROLE-LACKS-ACTIONS", "a custom role of that name exists without the needed actions",
         cause: "Role names are unique per tenant; a role with the requested name already exists but does not grant what the phase needs.",
         fix: "Choose another --aiven-role-name or --user-role-name, or add the missing actions to the existing role.";
+    RoleWider => "AZP-ARM-ROLE-WIDER", "a custom role of that name grants more than needed",
+        cause: "Role names are unique per tenant; a role with the requested name exists and grants more than the phase needs (other actions, or data actions). Another team's role is never reused or rewritten silently.",
+        fix: "Choose another --aiven-role-name or --user-role-name, or, if the wider role is meant to be used, re-run with --accept-wider-role.";
+    RoleNotVisible => "AZP-ARM-ROLE-NOT-VISIBLE", "a custom role of that name exists where the admin cannot see it",
+        cause: "ARM refused the new role with RoleDefinitionWithSameNameExists, yet no subscription the admin identity can read lists a role of that name: it is assignable only in subscriptions the admin cannot read.",
+        fix: "Give the admin identity Reader on the subscription that holds the role so that it can be found and reused, or choose another --aiven-role-name or --user-role-name.";
     RoleNotEffective => "AZP-ARM-ROLE-NOT-EFFECTIVE", "the app's role on the VNet does not take effect",
         cause: "ARM answered AuthorizationFailed to the app's peering request for as long as the phase waited: role assignments take up to about 10 minutes to apply, or the assignment is missing.",
         fix: "Re-run accept-peering; if it persists, run prepare-tenant (it restores the app's role assignment on the VNet).";

@@ -140,6 +140,16 @@ pub fn duration(input: &str, value: &str) -> Result<std::time::Duration, InputEr
     })
 }
 
+/// A point in time in RFC 3339 (`2025-01-31T12:00:00Z`), as Azure writes `createdOn`.
+pub fn timestamp(input: &str, value: &str) -> Result<std::time::SystemTime, InputError> {
+    humantime::parse_rfc3339_weak(value.trim().trim_end_matches('Z')).map_err(|error| {
+        InputError::new(
+            input,
+            format!("{value:?} is not a time like 2025-01-31T12:00:00Z: {error}"),
+        )
+    })
+}
+
 /// The shortest pause between two calls to a remote API that the tool accepts: anything
 /// shorter is a busy loop against a service that throttles.
 pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);

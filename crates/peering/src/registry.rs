@@ -80,6 +80,15 @@ const AIVEN: &[CredentialInput] = &[CredentialInput {
     description: "Aiven API token (pass a secret)",
 }];
 
+const REQUEST: &[CredentialInput] = &[
+    AIVEN[0],
+    CredentialInput {
+        input: "azure-tenant-id",
+        variable: env_vars::AZURE_TENANT_ID,
+        description: "Your tenant id when user-tenant-id is empty: GitHub drops a job output equal to a secret, such as secrets.AZURE_TENANT_ID",
+    },
+];
+
 const READER: &[CredentialInput] = &[
     CredentialInput {
         input: "azure-tenant-id",
@@ -130,7 +139,7 @@ const ACCEPT: &[CredentialInput] = &[
     CredentialInput {
         input: "azure-tenant-id",
         variable: env_vars::AZURE_TENANT_ID,
-        description: "Tenant of the user-tenant admin identity (ephemeral mode)",
+        description: "Tenant of the user-tenant admin identity (ephemeral mode), and your tenant id when user-tenant-id is empty",
     },
     CredentialInput {
         input: "azure-client-id",
@@ -165,7 +174,7 @@ pub static PHASES: &[PhaseSpec] = &[
         name: "request-peering",
         kind: PhaseKind::Procedure,
         seed_steps: "11–12",
-        credentials: AIVEN,
+        credentials: REQUEST,
         command: crate::cli::command_of::<crate::cli::request_peering::Args>,
         main: crate::cli::main_of::<crate::cli::request_peering::Args>,
     },

@@ -29,6 +29,7 @@ use crate::authz::{TokenProblem, is_permitted, resolve_bearer};
 use crate::http::{
     header_text, json_response, path_segments, query_pairs, query_value, with_header, with_identity,
 };
+use crate::paging::{self, ListRequest};
 use crate::world::{Audience, IssuedToken, ResourceGroup, VirtualNetwork, World, new_guid};
 
 use target::{Provider, Target, keyword, parse_target};
@@ -93,14 +94,26 @@ pub(crate) fn arm_error(status: StatusCode, code: &str, message: &str) -> Respon
     json_response(status, json!({"error": {"code": code, "message": message}}))
 }
 
-/// The body of every ARM list answer: `{"value": [...]}`. Every list goes through here, so
-/// paging (`nextLink`) has one place to land.
-fn list_body(values: Vec<Value>) -> Value {
-    json!({ "value": values })
+/// The body of every ARM list answer: one page `{"value": [...], "nextLink": "…"}`, the link
+/// present while more pages remain. Every list goes through here.
+fn list_body(request: &ArmRequest, values: Vec<Value>) -> Result<Value, Response<Body>> {
+    let list = ListRequest {
+        base_url: &request.shared.urls.resource_manager,
+        path: &request.path,
+        query: &request.query,
+        page_size: request.shared.page_size,
+    };
+    let page = paging::page(&list, values)
+        .map_err(|message| arm_error(StatusCode::BAD_REQUEST, "InvalidSkipToken", &message))?;
+    let mut body = json!({ "value": page.values });
+    if let (Some(next_link), Some(object)) = (page.next_link, body.as_object_mut()) {
+        object.insert("nextLink".to_string(), json!(next_link));
+    }
+    Ok(body)
 }
 
-fn list_response(values: Vec<Value>) -> ArmResult {
-    Ok(json_response(StatusCode::OK, list_body(values)))
+fn list_response(request: &ArmRequest, values: Vec<Value>) -> ArmResult {
+    Ok(json_response(StatusCode::OK, list_body(request, values)?))
 }
 
 /// Adds the headers ARM puts on every response.
@@ -129,6 +142,8 @@ struct ArmRequest<'a> {
     token: IssuedToken,
     method: Method,
     headers: &'a HeaderMap,
+    /// The path without the query, for the `nextLink` of lists.
+    path: String,
     query: Vec<(String, String)>,
     api_version: String,
     body: &'a [u8],
@@ -209,6 +224,7 @@ fn dispatch(
         token,
         method,
         headers,
+        path: uri.path().to_string(),
         query,
         api_version,
         body,

@@ -70,7 +70,7 @@ pub(super) fn list_virtual_networks(
         })
         .map(|network| virtual_network_json(world, network))
         .collect();
-    list_response(values)
+    list_response(request, values)
 }
 
 pub(super) fn get_virtual_network(

@@ -15,7 +15,10 @@ use super::{
     list_response, require,
 };
 use crate::authz::{TokenProblem, is_permitted, resolve_token_text};
-use crate::http::{empty_response, header_text, json_response, parse_json, with_header};
+use crate::faults::{PeeringConflict, take_peering_conflict};
+use crate::http::{
+    empty_response, header_text, json_response, parse_json, with_fault_label, with_header,
+};
 use crate::world::network::{
     begin_peering_operation, cidrs_overlap, complete_operations, peering_operation_in_progress,
 };
@@ -366,6 +369,7 @@ pub(super) fn put_peering(
     if let Some(operation) = peering_operation_in_progress(world, &network.id(), peering_name) {
         return Err(another_operation_in_progress(request, &network, &operation));
     }
+    busy_virtual_network(request, &network, &peering_scope)?;
 
     let canonical_name = existing
         .as_ref()
@@ -466,6 +470,7 @@ pub(super) fn delete_peering(
     if let Some(operation) = peering_operation_in_progress(world, &network.id(), &existing.name) {
         return Err(another_operation_in_progress(request, &network, &operation));
     }
+    busy_virtual_network(request, &network, &peering_scope)?;
     let operation_id = begin_peering_operation(
         world,
         &network,
@@ -501,6 +506,39 @@ pub(super) fn delete_peering(
     ))
 }
 
+/// An injected conflict with someone else's change to the VNet (a busy tenant): the VNet is
+/// `Updating`, or another operation on it runs. Nothing is applied.
+fn busy_virtual_network(
+    request: &ArmRequest,
+    network: &VirtualNetwork,
+    peering_scope: &str,
+) -> Result<(), Response<Body>> {
+    let response = match take_peering_conflict(request.shared) {
+        None => return Ok(()),
+        Some(PeeringConflict::VnetUpdating) => arm_error(
+            StatusCode::BAD_REQUEST,
+            "ReferencedResourceNotProvisioned",
+            &format!(
+                "Cannot proceed with operation because resource {} used by resource {peering_scope} is not in Succeeded state. Resource is in Updating state and the last operation that updated/is updating the resource is PutSubnetOperation.",
+                network.id()
+            ),
+        ),
+        Some(PeeringConflict::AnotherOperation) => arm_error(
+            StatusCode::CONFLICT,
+            "AnotherOperationInProgress",
+            &format!(
+                "Another operation on this or dependent resource is in progress. To retrieve status of the operation use uri: {}{}/providers/Microsoft.Network/locations/{}/operations/{}?api-version={}.",
+                request.shared.urls.resource_manager,
+                format_args!("/subscriptions/{}", network.subscription_id),
+                network.location,
+                new_guid(),
+                request.api_version
+            ),
+        ),
+    };
+    Err(with_fault_label(response, "peering-conflict"))
+}
+
 pub(super) fn list_peerings(
     request: &ArmRequest,
     world: &World,
@@ -522,7 +560,7 @@ pub(super) fn list_peerings(
         .iter()
         .map(|peering| peering_json(world, &network, peering))
         .collect();
-    list_response(values)
+    list_response(request, values)
 }
 
 pub(super) fn get_peering(

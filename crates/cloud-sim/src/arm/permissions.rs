@@ -37,5 +37,5 @@ pub(super) fn list_permissions(request: &ArmRequest, world: &World, scope: &str)
             })
         })
         .collect();
-    list_response(values)
+    list_response(request, values)
 }

@@ -77,7 +77,7 @@ pub(super) fn list_role_assignments(request: &ArmRequest, world: &World, scope: 
             values.push(role_assignment_json(assignment));
         }
     }
-    list_response(values)
+    list_response(request, values)
 }
 
 fn role_assignment_not_found(guid: &str) -> Response<Body> {

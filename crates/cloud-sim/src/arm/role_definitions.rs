@@ -73,15 +73,15 @@ pub(super) fn list_role_definitions(request: &ArmRequest, world: &World, scope: 
     let tenant = &request.token.tenant_id;
     let mut values = Vec::new();
     for definition in &world.role_definitions {
+        // "Applicable at scope and above": a custom role shows where it may be assigned, never
+        // from a scope it is not assignable at, and so not at `/` when it is assignable only in
+        // some subscription.
         let visible = match &definition.tenant_id {
             None => true,
-            Some(owner) if owner == tenant => {
-                scope == "/"
-                    || definition
-                        .assignable_scopes
-                        .iter()
-                        .any(|assignable| scope_contains(assignable, scope))
-            }
+            Some(owner) if owner == tenant => definition
+                .assignable_scopes
+                .iter()
+                .any(|assignable| scope_contains(assignable, scope)),
             Some(_) => false,
         };
         if !visible {
@@ -114,7 +114,7 @@ pub(super) fn list_role_definitions(request: &ArmRequest, world: &World, scope: 
             values.push(role_definition_json(definition, subscription.as_deref()));
         }
     }
-    list_response(values)
+    list_response(request, values)
 }
 
 pub(super) fn get_role_definition(

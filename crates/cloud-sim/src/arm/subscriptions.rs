@@ -26,7 +26,7 @@ pub(super) fn list_subscriptions(request: &ArmRequest, world: &World) -> ArmResu
         .map(subscription_json)
         .collect();
     let count = values.len();
-    let mut body = list_body(values);
+    let mut body = list_body(request, values)?;
     if let Some(object) = body.as_object_mut() {
         object.insert(
             "count".to_string(),
@@ -55,7 +55,7 @@ pub(super) fn list_tenants(request: &ArmRequest, world: &World) -> ArmResult {
         })
         .into_iter()
         .collect();
-    Ok(json_response(StatusCode::OK, list_body(values)))
+    super::list_response(request, values)
 }
 
 /// Any effective role assignment at, above or below `scope`.

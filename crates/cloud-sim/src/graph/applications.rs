@@ -63,7 +63,7 @@ pub(super) fn application_json(
         "publisherDomain": publisher_domain,
         "signInAudience": application.sign_in_audience,
         "uniqueName": application.unique_name,
-        "tags": [],
+        "tags": application.tags,
         "keyCredentials": [],
         "passwordCredentials": application.password_credentials.iter().map(password_credential_json).collect::<Vec<_>>(),
         "requiredResourceAccess": [],
@@ -133,10 +133,17 @@ pub(super) fn list_applications(request: &GraphRequest, world: &World) -> Respon
     collection_response(request, "applications", values)
 }
 
-/// Validates application properties; returns (displayName, signInAudience) when present.
+/// The properties of an application a create or PATCH body sets.
+struct ApplicationChanges {
+    display_name: Option<String>,
+    sign_in_audience: Option<String>,
+    tags: Option<Vec<String>>,
+}
+
+/// Validates application properties; returns those present.
 fn validate_application_body(
     object: &Map<String, Value>,
-) -> Result<(Option<String>, Option<String>), Response<Body>> {
+) -> Result<ApplicationChanges, Response<Body>> {
     for name in object.keys() {
         if !APPLICATION_PROPERTIES.contains(&name.as_str()) && !name.starts_with("@odata") {
             return Err(graph_error(
@@ -184,13 +191,39 @@ fn validate_application_body(
             ));
         }
     };
-    Ok((display_name, sign_in_audience))
+    let tags = match object.get("tags") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            let tags: Option<Vec<String>> = items
+                .iter()
+                .map(|item| item.as_str().map(str::to_string))
+                .collect();
+            match tags {
+                Some(tags) if tags.iter().all(|tag| tag.len() <= 256) => Some(tags),
+                _ => {
+                    return Err(bad_request(
+                        "Invalid value specified for property 'tags' of resource 'Application'.",
+                    ));
+                }
+            }
+        }
+        Some(_) => {
+            return Err(bad_request(
+                "Invalid value specified for property 'tags' of resource 'Application'.",
+            ));
+        }
+    };
+    Ok(ApplicationChanges {
+        display_name,
+        sign_in_audience,
+        tags,
+    })
 }
 
 fn new_application(
     request: &GraphRequest,
     display_name: String,
-    sign_in_audience: Option<String>,
+    changes: ApplicationChanges,
     unique_name: Option<String>,
 ) -> Application {
     let object_id = new_guid();
@@ -203,8 +236,11 @@ fn new_application(
         app_id: new_guid(),
         tenant_id: request.tenant_id().to_string(),
         display_name,
-        sign_in_audience: sign_in_audience.unwrap_or_else(|| "AzureADMyOrg".to_string()),
+        sign_in_audience: changes
+            .sign_in_audience
+            .unwrap_or_else(|| "AzureADMyOrg".to_string()),
         unique_name,
+        tags: changes.tags.unwrap_or_default(),
         password_credentials: Vec::new(),
         federated_identity_credentials: Vec::new(),
         owner_principal_ids: vec![request.caller.token.service_principal_id.clone()],
@@ -219,11 +255,11 @@ pub(super) fn create_application(request: &GraphRequest, world: &mut World) -> R
         Ok(object) => object,
         Err(response) => return response,
     };
-    let (display_name, sign_in_audience) = match validate_application_body(&object) {
-        Ok(values) => values,
+    let mut changes = match validate_application_body(&object) {
+        Ok(changes) => changes,
         Err(response) => return response,
     };
-    let Some(display_name) = display_name else {
+    let Some(display_name) = changes.display_name.take() else {
         return bad_request("Property 'displayName' is required.");
     };
     let unique_name = object
@@ -244,7 +280,7 @@ pub(super) fn create_application(request: &GraphRequest, world: &mut World) -> R
             ),
         );
     }
-    let application = new_application(request, display_name, sign_in_audience, unique_name);
+    let application = new_application(request, display_name, changes, unique_name);
     let body = application_json(request.shared, world, &application, true);
     world.applications.push(application);
     json_response(StatusCode::CREATED, body)
@@ -259,8 +295,8 @@ pub(super) fn upsert_application_by_unique_name(
         Ok(object) => object,
         Err(response) => return response,
     };
-    let (display_name, sign_in_audience) = match validate_application_body(&object) {
-        Ok(values) => values,
+    let mut changes = match validate_application_body(&object) {
+        Ok(changes) => changes,
         Err(response) => return response,
     };
     let existing = find_application(
@@ -278,7 +314,7 @@ pub(super) fn upsert_application_by_unique_name(
             .iter_mut()
             .find(|application| application.object_id == existing.object_id)
         {
-            apply_application_changes(stored, display_name, sign_in_audience);
+            apply_application_changes(stored, changes);
         }
         return empty_response(StatusCode::NO_CONTENT);
     }
@@ -295,13 +331,13 @@ pub(super) fn upsert_application_by_unique_name(
     if !create_if_missing {
         return not_found(unique_name);
     }
-    let Some(display_name) = display_name else {
+    let Some(display_name) = changes.display_name.take() else {
         return bad_request("Property 'displayName' is required.");
     };
     let application = new_application(
         request,
         display_name,
-        sign_in_audience,
+        changes,
         Some(unique_name.to_string()),
     );
     let body = application_json(request.shared, world, &application, true);
@@ -318,8 +354,8 @@ pub(super) fn update_application(
         Ok(object) => object,
         Err(response) => return response,
     };
-    let (display_name, sign_in_audience) = match validate_application_body(&object) {
-        Ok(values) => values,
+    let changes = match validate_application_body(&object) {
+        Ok(changes) => changes,
         Err(response) => return response,
     };
     let caller = request.caller;
@@ -333,22 +369,57 @@ pub(super) fn update_application(
     if !caller.may_manage(stored) {
         return insufficient_privileges();
     }
-    apply_application_changes(stored, display_name, sign_in_audience);
+    apply_application_changes(stored, changes);
     empty_response(StatusCode::NO_CONTENT)
 }
 
 /// The part of a PATCH that changes an existing application.
-fn apply_application_changes(
-    stored: &mut Application,
-    display_name: Option<String>,
-    sign_in_audience: Option<String>,
-) {
-    if let Some(display_name) = display_name {
+fn apply_application_changes(stored: &mut Application, changes: ApplicationChanges) {
+    if let Some(display_name) = changes.display_name {
         stored.display_name = display_name;
     }
-    if let Some(sign_in_audience) = sign_in_audience {
+    if let Some(sign_in_audience) = changes.sign_in_audience {
         stored.sign_in_audience = sign_in_audience;
     }
+    if let Some(tags) = changes.tags {
+        stored.tags = tags;
+    }
+}
+
+/// `GET /applications/{id}/owners`: the users and service principals that own the application.
+pub(super) fn list_owners(
+    request: &GraphRequest,
+    world: &World,
+    application: &Application,
+) -> Response<Body> {
+    let values = application
+        .owner_principal_ids
+        .iter()
+        .filter_map(|owner| {
+            if let Some(principal) = world.service_principal(&application.tenant_id, owner) {
+                Some(json!({
+                    "@odata.type": "#microsoft.graph.servicePrincipal",
+                    "id": principal.object_id,
+                    "appId": principal.app_id,
+                    "displayName": principal.display_name,
+                }))
+            } else {
+                world.user(&application.tenant_id, owner).map(|user| {
+                    json!({
+                        "@odata.type": "#microsoft.graph.user",
+                        "id": user.object_id,
+                        "displayName": user.display_name,
+                        "userPrincipalName": user.user_principal_name,
+                    })
+                })
+            }
+        })
+        .collect();
+    collection_response(
+        request,
+        &format!("applications('{}')/owners", application.object_id),
+        values,
+    )
 }
 
 pub(super) fn delete_application(

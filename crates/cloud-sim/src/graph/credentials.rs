@@ -18,6 +18,7 @@ use crate::world::{
 };
 
 const MAX_FEDERATED_IDENTITY_CREDENTIALS: usize = 20;
+const MAX_FEDERATED_CREDENTIAL_NAME: usize = 120;
 
 pub(super) fn password_credential_json(credential: &PasswordCredential) -> Value {
     json!({
@@ -216,6 +217,15 @@ pub(super) fn create_federated_credential(
             .collect(),
         _ => Vec::new(),
     };
+    // The name becomes part of a URL (`federatedIdentityCredentials/{name}`): at most 120
+    // characters, URL-friendly.
+    let url_friendly =
+        |character: char| character.is_ascii_alphanumeric() || "-_.~".contains(character);
+    if name.chars().count() > MAX_FEDERATED_CREDENTIAL_NAME || !name.chars().all(url_friendly) {
+        return bad_request(&format!(
+            "Invalid value specified for property 'name' of resource 'FederatedIdentityCredential': at most {MAX_FEDERATED_CREDENTIAL_NAME} URL-friendly characters (letters, digits, '-', '_', '.', '~')."
+        ));
+    }
     if audiences.len() != 1 {
         return bad_request("Property 'audiences' must hold exactly one value.");
     }

@@ -20,13 +20,14 @@ use serde_json::{Map, Value, json};
 use crate::Shared;
 use crate::authz::{TokenProblem, resolve_bearer};
 use crate::http::{is_guid, json_response, parse_json, path_segments, query_pairs, with_identity};
+use crate::paging::{self, ListRequest};
 use crate::world::{
     APPLICATION_ADMINISTRATOR, Application, Audience, IssuedToken, World, new_guid, rfc3339,
 };
 
 use applications::{
     application_json, create_application, delete_application, find_application, list_applications,
-    update_application, upsert_application_by_unique_name,
+    list_owners, update_application, upsert_application_by_unique_name,
 };
 use credentials::{add_password, remove_password};
 use service_principals::{
@@ -226,6 +227,7 @@ async fn handle(
         shared: &shared,
         caller: &caller,
         method: &method,
+        path: uri.path().to_string(),
         query: query_pairs(uri.query()),
         headers: &headers,
         body: &body,
@@ -239,6 +241,8 @@ struct GraphRequest<'a> {
     shared: &'a Shared,
     caller: &'a Caller,
     method: &'a Method,
+    /// The path without the query, for the `@odata.nextLink` of collections.
+    path: String,
     query: Vec<(String, String)>,
     headers: &'a HeaderMap,
     body: &'a [u8],
@@ -362,6 +366,7 @@ fn route(request: &GraphRequest, world: &mut World, path: &str) -> Response<Body
                 (Method::DELETE, []) => delete_application(request, world, &application),
                 (Method::POST, ["addPassword"]) => add_password(request, world, &application),
                 (Method::POST, ["removePassword"]) => remove_password(request, world, &application),
+                (Method::GET, ["owners"]) => list_owners(request, world, &application),
                 (Method::GET, ["federatedIdentityCredentials"]) => {
                     credentials::list_federated_credentials(request, &application)
                 }
@@ -384,6 +389,7 @@ fn route(request: &GraphRequest, world: &mut World, path: &str) -> Response<Body
                     []
                     | ["addPassword"]
                     | ["removePassword"]
+                    | ["owners"]
                     | ["federatedIdentityCredentials"]
                     | ["federatedIdentityCredentials", _],
                 ) => method_not_allowed(),
@@ -476,18 +482,30 @@ fn method_not_allowed() -> Response<Body> {
     )
 }
 
-/// A Graph collection: `{"@odata.context": ".../$metadata#<context>", "value": [...]}`. Every
-/// collection goes through here, so paging (`@odata.nextLink`) has one place to land.
+/// A Graph collection, one page of it: `{"@odata.context": ".../$metadata#<context>",
+/// "value": [...], "@odata.nextLink": "…"}`, the link present while more pages remain. Every
+/// collection goes through here.
 fn collection_response(
     request: &GraphRequest,
     context: &str,
     values: Vec<Value>,
 ) -> Response<Body> {
-    json_response(
-        StatusCode::OK,
-        json!({
-            "@odata.context": format!("{}/v1.0/$metadata#{context}", request.shared.urls.graph),
-            "value": values,
-        }),
-    )
+    let list = ListRequest {
+        base_url: &request.shared.urls.graph,
+        path: &request.path,
+        query: &request.query,
+        page_size: request.shared.page_size,
+    };
+    let page = match paging::page(&list, values) {
+        Ok(page) => page,
+        Err(message) => return bad_request(&message),
+    };
+    let mut body = json!({
+        "@odata.context": format!("{}/v1.0/$metadata#{context}", request.shared.urls.graph),
+        "value": page.values,
+    });
+    if let (Some(next_link), Some(object)) = (page.next_link, body.as_object_mut()) {
+        object.insert("@odata.nextLink".to_string(), json!(next_link));
+    }
+    json_response(StatusCode::OK, body)
 }

@@ -92,9 +92,10 @@ fn check_connection(
         PEER_ACTION,
         &network_id,
     ) {
+        // Aiven's real wording is not documented: a neutral message that names neither the
+        // missing action nor the principal, so that no client can decide on the text.
         return Verdict::Invalid(format!(
-            "The Aiven application's service principal '{}' does not have permission to perform action '{PEER_ACTION}' on virtual network '{network_id}': assign it a role with that action on the virtual network",
-            aiven_principal.object_id
+            "Peering to virtual network '{network_id}' could not be set up with the given parameters"
         ));
     }
     let mut peer_ranges = network.address_prefixes.clone();
@@ -365,7 +366,10 @@ fn drive_one(
                 now,
             );
         }
-        "DELETED" if elapsed >= delete_delay => {
+        "DELETED"
+            if elapsed >= delete_delay
+                && connection.listed_until.is_none_or(|until| now >= until) =>
+        {
             world.aiven_projects[project_index].vpcs[vpc_index]
                 .peering_connections
                 .remove(connection_index);

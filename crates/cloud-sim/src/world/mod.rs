@@ -5,6 +5,7 @@
 //! the peering and long-running-operation transitions, `aiven` the Aiven platform's state machine.
 
 pub(crate) mod aiven;
+mod busy;
 mod model;
 pub(crate) mod network;
 mod seed;
@@ -14,6 +15,7 @@ use std::time::Instant;
 
 use crate::Delays;
 
+pub use busy::{BUSY_HIDDEN_ROLE_NAME, BUSY_HIDDEN_SUBSCRIPTION_NAME};
 pub use model::*;
 pub(crate) use seed::seed_world;
 pub(crate) use snapshot::snapshot;

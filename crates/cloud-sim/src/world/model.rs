@@ -84,9 +84,11 @@ pub struct Application {
     pub display_name: String,
     pub sign_in_audience: String,
     pub unique_name: Option<String>,
+    pub tags: Vec<String>,
     pub password_credentials: Vec<PasswordCredential>,
     pub federated_identity_credentials: Vec<FederatedIdentityCredential>,
-    /// Object ids of the service principals that created (own) the application.
+    /// Object ids of the owners: the service principal or user that created the application,
+    /// and any added since.
     pub owner_principal_ids: Vec<String>,
     /// Reads by id and list filters do not see the object before this instant.
     pub visible_at: Instant,
@@ -99,6 +101,15 @@ impl Application {
     pub fn is_multi_tenant(&self) -> bool {
         self.sign_in_audience != "AzureADMyOrg"
     }
+}
+
+/// A member of a tenant (owners of other people's applications, in the busy preset).
+#[derive(Clone, Debug)]
+pub struct User {
+    pub object_id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub user_principal_name: String,
 }
 
 #[derive(Clone, Debug)]
@@ -262,6 +273,9 @@ pub struct PeeringConnection {
     pub aiven_peering_name: Option<String>,
     /// When the Aiven-side peering was first seen `Disconnected`.
     pub disconnected_seen_at: Option<Instant>,
+    /// A `DELETED` connection stays listed at least until then (Aiven keeps deleted connections
+    /// for a while); `None`: for the usual delete delay.
+    pub listed_until: Option<Instant>,
 }
 
 #[derive(Clone, Debug)]
@@ -403,6 +417,7 @@ pub struct Fixtures {
 #[derive(Debug)]
 pub struct World {
     pub tenants: Vec<Tenant>,
+    pub users: Vec<User>,
     pub applications: Vec<Application>,
     pub service_principals: Vec<ServicePrincipal>,
     pub role_definitions: Vec<RoleDefinition>,
@@ -444,6 +459,12 @@ impl World {
     pub fn service_principal(&self, tenant_id: &str, object_id: &str) -> Option<&ServicePrincipal> {
         self.service_principals.iter().find(|principal| {
             principal.tenant_id == tenant_id && principal.object_id.eq_ignore_ascii_case(object_id)
+        })
+    }
+
+    pub fn user(&self, tenant_id: &str, object_id: &str) -> Option<&User> {
+        self.users.iter().find(|user| {
+            user.tenant_id == tenant_id && user.object_id.eq_ignore_ascii_case(object_id)
         })
     }
 

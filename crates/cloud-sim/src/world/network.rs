@@ -90,7 +90,7 @@ pub(crate) fn complete_operations(world: &mut World, now: Instant) {
 }
 
 /// Connected when both sides exist, Disconnected when the other side went away, else Initiated.
-fn refresh_peering_states(world: &mut World) {
+pub(crate) fn refresh_peering_states(world: &mut World) {
     let sides: Vec<(String, String, String, String, String)> = world
         .virtual_networks
         .iter()

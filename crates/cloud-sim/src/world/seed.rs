@@ -6,6 +6,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
 
+use crate::TenantPreset;
+
 use super::model::{
     AIVEN_APP_ID, APPLICATION_ADMINISTRATOR, AivenProject, Application, CONTRIBUTOR_ROLE_ID,
     Fixtures, GithubEnvironment, GithubRepository, GithubState, NETWORK_CONTRIBUTOR_ROLE_ID,
@@ -109,8 +111,9 @@ pub(crate) fn built_in_roles() -> Vec<RoleDefinition> {
 }
 
 /// Builds the seeded world: two tenants, the admin app, the user subscription with its VNet, the
-/// Aiven tenant with its app, subscription and project VPC network, and the GitHub repository.
-pub(crate) fn seed_world(start: Instant) -> (World, SeedSecrets) {
+/// Aiven tenant with its app, subscription and project VPC network, and the GitHub repository;
+/// with the busy preset, other people's objects around them.
+pub(crate) fn seed_world(start: Instant, preset: TenantPreset) -> (World, SeedSecrets) {
     let now_wall = SystemTime::now();
     let user_tenant_id = new_guid();
     let aiven_tenant_id = new_guid();
@@ -142,6 +145,7 @@ pub(crate) fn seed_world(start: Instant) -> (World, SeedSecrets) {
         display_name: "cloud-sim admin".to_string(),
         sign_in_audience: "AzureADMyOrg".to_string(),
         unique_name: None,
+        tags: Vec::new(),
         password_credentials: vec![PasswordCredential {
             key_id: new_guid(),
             display_name: Some("seeded".to_string()),
@@ -164,6 +168,7 @@ pub(crate) fn seed_world(start: Instant) -> (World, SeedSecrets) {
         display_name: "Aiven VPC peering".to_string(),
         sign_in_audience: "AzureADMultipleOrgs".to_string(),
         unique_name: None,
+        tags: Vec::new(),
         password_credentials: Vec::new(),
         federated_identity_credentials: Vec::new(),
         owner_principal_ids: Vec::new(),
@@ -363,8 +368,9 @@ pub(crate) fn seed_world(start: Instant) -> (World, SeedSecrets) {
         github_repository,
     };
 
-    let world = World {
+    let mut world = World {
         tenants,
+        users: Vec::new(),
         applications: vec![admin_application, aiven_application],
         service_principals,
         role_definitions,
@@ -380,6 +386,9 @@ pub(crate) fn seed_world(start: Instant) -> (World, SeedSecrets) {
         issued_secrets,
         jwt_key,
     };
+    if preset == TenantPreset::Busy {
+        super::busy::add_other_peoples_objects(&mut world, start);
+    }
     (
         world,
         SeedSecrets {

@@ -19,6 +19,8 @@ pub(crate) fn snapshot(world: &World) -> Value {
                 "displayName": application.display_name,
                 "signInAudience": application.sign_in_audience,
                 "uniqueName": application.unique_name,
+                "tags": application.tags,
+                "owners": application.owner_principal_ids,
                 "createdDateTime": rfc3339(application.created_time),
                 "passwordCredentials": application.password_credentials.iter().map(|credential| json!({
                     "keyId": credential.key_id,
@@ -149,6 +151,12 @@ pub(crate) fn snapshot(world: &World) -> Value {
             "id": tenant.id,
             "displayName": tenant.display_name,
             "defaultDomain": tenant.default_domain,
+        })).collect::<Vec<_>>(),
+        "users": world.users.iter().map(|user| json!({
+            "id": user.object_id,
+            "tenantId": user.tenant_id,
+            "displayName": user.display_name,
+            "userPrincipalName": user.user_principal_name,
         })).collect::<Vec<_>>(),
         "applications": applications,
         "servicePrincipals": service_principals,

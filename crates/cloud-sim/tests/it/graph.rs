@@ -267,8 +267,10 @@ async fn federated_credentials_are_unique_and_limited_to_twenty() {
         .graph(Method::POST, &path, &token, Some(credential(20)))
         .await;
     assert_graph_error(&over, StatusCode::BAD_REQUEST, "Request_BadRequest");
-    let listed = test.graph(Method::GET, &path, &token, None).await;
-    assert_eq!(listed.body["value"].as_array().unwrap().len(), 20);
+    let url = format!("{}/v1.0{path}", test.ready().graph);
+    let (listed, pages) = test.all_pages(&url, &token).await;
+    assert_eq!(listed.len(), 20);
+    assert_eq!(pages, 10, "a collection of 20 comes in pages of 2");
     let credential_id = first.body["id"].as_str().unwrap();
     let deleted = test
         .graph(

@@ -3,6 +3,7 @@
 mod aiven;
 mod arm;
 mod binary;
+mod busy;
 mod cli_compatibility;
 mod control;
 mod end_to_end;

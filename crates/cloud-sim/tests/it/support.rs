@@ -35,12 +35,16 @@ pub struct TestSim {
 
 /// A simulator with the given delays.
 pub async fn start_with(delays: Delays) -> TestSim {
-    let sim = Sim::start(SimConfig {
+    start_config(SimConfig {
         delays,
         ..SimConfig::default()
     })
     .await
-    .expect("the simulator starts");
+}
+
+/// A simulator with the given configuration.
+pub async fn start_config(config: SimConfig) -> TestSim {
+    let sim = Sim::start(config).await.expect("the simulator starts");
     let client = client_trusting(&sim.ready().ca_cert);
     TestSim { sim, client }
 }
@@ -204,6 +208,33 @@ impl TestSim {
         let authorization = format!("aivenv1 {}", self.ready().aiven_token);
         self.send(method, &url, Some(&authorization), body, &[])
             .await
+    }
+
+    /// Every item of an ARM (`nextLink`) or Graph (`@odata.nextLink`) list, following the links
+    /// from `url` to the last page; also returns how many pages there were.
+    pub async fn all_pages(&self, url: &str, token: &str) -> (Vec<Value>, usize) {
+        let mut items = Vec::new();
+        let mut pages = 0;
+        let mut next = Some(url.to_string());
+        while let Some(url) = next.take() {
+            let answer = self
+                .send(
+                    Method::GET,
+                    &url,
+                    Some(&format!("Bearer {token}")),
+                    None,
+                    &[],
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{url}: {}", answer.body);
+            pages += 1;
+            items.extend(answer.body["value"].as_array().cloned().unwrap_or_default());
+            next = answer.body["nextLink"]
+                .as_str()
+                .or(answer.body["@odata.nextLink"].as_str())
+                .map(str::to_string);
+        }
+        (items, pages)
     }
 
     /// Waits out a simulated delay as the simulator may draw it for any one object (up to

@@ -29,7 +29,7 @@ pub enum CredentialChoice {
 pub struct Args {
     #[command(flatten)]
     pub vnet: VnetArgs,
-    /// Your tenant id.
+    /// Your tenant id; when empty, the job's AZURE_TENANT_ID.
     #[arg(long, env = env_vars::PEERING_USER_TENANT_ID)]
     pub user_tenant_id: Option<String>,
     /// Application id of your app registration.
@@ -112,14 +112,10 @@ impl PhaseCli for Args {
         };
         self.common.cloud()?;
         Ok(AcceptPeering {
-            tenant_id: input::guid(
-                "--user-tenant-id",
-                &common::pick(
-                    &self.user_tenant_id,
-                    &state.user_tenant_id,
-                    "--user-tenant-id",
-                    env_vars::PEERING_USER_TENANT_ID,
-                )?,
+            tenant_id: common::user_tenant_id(
+                &self.user_tenant_id,
+                &state.user_tenant_id,
+                env_vars::non_empty(env_vars::AZURE_TENANT_ID),
             )?,
             app_id: input::guid(
                 "--user-app-id",
@@ -152,6 +148,10 @@ impl PhaseCli for Args {
             timeout: input::duration("--timeout", &self.timeout)?,
             pacing: self.common.pacing(None)?,
         })
+    }
+
+    fn patience(request: &Self::Request) -> std::time::Duration {
+        request.timeout
     }
 
     async fn execute(

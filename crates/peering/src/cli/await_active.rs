@@ -88,6 +88,10 @@ impl PhaseCli for Args {
         })
     }
 
+    fn patience(request: &Self::Request) -> std::time::Duration {
+        request.timeout
+    }
+
     async fn execute(
         request: AwaitActive,
         common: &Common,

@@ -93,6 +93,30 @@ pub fn pick(
     })
 }
 
+/// The user tenant id: the flag (or `PEERING_USER_TENANT_ID`), else the state file's, else the
+/// job's own `AZURE_TENANT_ID` (`job_tenant`). GitHub drops a job output whose value equals a
+/// secret of the job, and Azure's login docs keep the tenant id as a secret, so the output
+/// `user_tenant_id` may arrive empty in the next job.
+pub fn user_tenant_id(
+    flag_value: &Option<String>,
+    state_value: &Option<String>,
+    job_tenant: Option<String>,
+) -> Result<String, InputError> {
+    let value = optional(flag_value, state_value)
+        .or(job_tenant.filter(|value| !value.trim().is_empty()))
+        .ok_or_else(|| {
+            InputError::new(
+                "--user-tenant-id",
+                format!(
+                    "missing: give --user-tenant-id, set {} (or the job's {}), or pass --state with the previous phase's state file",
+                    env_vars::PEERING_USER_TENANT_ID,
+                    env_vars::AZURE_TENANT_ID
+                ),
+            )
+        })?;
+    input::guid("--user-tenant-id", &value)
+}
+
 /// A flag's value, else the state file's, else nothing. Blank values count as absent.
 pub fn optional(flag_value: &Option<String>, state_value: &Option<String>) -> Option<String> {
     flag_value
@@ -281,6 +305,29 @@ mod tests {
             user_vnet_id: Some(VnetRef::new(subscription, group, name).id()),
             ..Default::default()
         }
+    }
+
+    // Regression: a user_tenant_id dropped from the job outputs (it equals a secret) made the
+    // next phases exit 2.
+    #[test]
+    fn the_user_tenant_falls_back_to_the_jobs_own_tenant() {
+        let job = Some(SUBSCRIPTION.to_string());
+        let empty = Some(String::new());
+        assert_eq!(
+            user_tenant_id(&empty, &None, job.clone()).unwrap(),
+            SUBSCRIPTION
+        );
+        assert_eq!(
+            user_tenant_id(&Some(OTHER.to_string()), &None, job).unwrap(),
+            OTHER,
+            "an input wins"
+        );
+        let missing = user_tenant_id(&empty, &None, None).unwrap_err();
+        assert_eq!(missing.input, "--user-tenant-id");
+        assert!(
+            missing.reason.contains(env_vars::AZURE_TENANT_ID),
+            "{missing}"
+        );
     }
 
     #[test]

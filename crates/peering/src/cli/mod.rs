@@ -40,6 +40,11 @@ pub trait PhaseCli: clap::Parser {
     /// request. Pure: no network, no clients, no tokens; every input error is found here.
     fn request(&self, state: &Outputs) -> Result<Self::Request, InputError>;
 
+    /// How long the phase may wait at most: an HTTP `Retry-After` is honoured up to it.
+    fn patience(_request: &Self::Request) -> std::time::Duration {
+        std::time::Duration::from_secs(30 * 60)
+    }
+
     /// Makes the clients the phase needs and runs it, filling in `report` as it goes (so a
     /// failure still reports what was learned before it).
     fn execute(
@@ -80,6 +85,7 @@ pub fn main_of<C: PhaseCli>(arguments: Vec<OsString>) -> ExitCode {
             true => plan_needs_an_earlier_phase(C::PHASE, error),
             false => PhaseError::from(error),
         })?;
+        api_core::http::set_deadline(std::time::Instant::now() + C::patience(&request));
         C::execute(request, common, &mut report).await
     });
     finish(common, &report, result)

@@ -30,9 +30,12 @@ pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 pub struct Args {
     #[command(flatten)]
     pub vnet: VnetArgs,
-    /// Display name of the multi-tenant app registration to find or create.
+    /// Display name of the multi-tenant app registration to find or create. An existing app of this name is used only when the admin identity alone owns it.
     #[arg(long, env = env_vars::PEERING_USER_APP_NAME)]
     pub app_name: Option<String>,
+    /// Use this existing app registration (application id), whoever owns it.
+    #[arg(long, env = env_vars::PEERING_APP_ID, value_name = "GUID")]
+    pub app_id: Option<String>,
     /// Application id of Aiven's app.
     #[arg(long, env = env_vars::PEERING_AIVEN_APP_ID, default_value = azure_api::AIVEN_APP_ID)]
     pub aiven_app_id: String,
@@ -58,6 +61,9 @@ pub struct Args {
         default_value = "Aiven VNet peering initiator"
     )]
     pub user_role_name: String,
+    /// Reuse an existing custom role of the given name even when it grants more than the tool asks for.
+    #[arg(long, env = env_vars::PEERING_ACCEPT_WIDER_ROLE)]
+    pub accept_wider_role: bool,
     /// How long to retry Microsoft Graph replication lag.
     #[arg(
         long,
@@ -101,6 +107,14 @@ pub struct Args {
         value_name = "DURATION"
     )]
     pub stored_secret_lifetime: String,
+    /// Replace the stored app password when it expires within this window.
+    #[arg(
+        long,
+        env = env_vars::PEERING_ROTATE_BEFORE,
+        default_value = "30days",
+        value_name = "DURATION"
+    )]
+    pub rotate_before: String,
     #[command(flatten)]
     pub plan: PlanArgs,
     #[command(flatten)]
@@ -166,6 +180,7 @@ impl Args {
             target,
             name,
             lifetime: input::duration("--stored-secret-lifetime", &self.stored_secret_lifetime)?,
+            rotate_before: input::duration("--rotate-before", &self.rotate_before)?,
         }))
     }
 }
@@ -198,6 +213,11 @@ impl PhaseCli for Args {
         Ok(PrepareTenant {
             vnet,
             app_name,
+            // The state file records the app a first run made or adopted.
+            app_id: common::optional(&self.app_id, &state.user_app_id)
+                .map(|app_id| input::guid("--app-id", &app_id))
+                .transpose()?,
+            accept_wider_role: self.accept_wider_role,
             aiven_app_id: input::guid("--aiven-app-id", &self.aiven_app_id)?,
             aiven_role_name: input::display_name("--aiven-role-name", &self.aiven_role_name)?,
             user_role,
@@ -206,6 +226,10 @@ impl PhaseCli for Args {
             stored_secret: self.stored_secret()?,
             pacing: self.common.pacing(Some(&self.replication_timeout))?,
         })
+    }
+
+    fn patience(request: &Self::Request) -> std::time::Duration {
+        request.pacing.replication_timeout
     }
 
     async fn execute(
@@ -288,6 +312,11 @@ mod tests {
         for (arguments, named) in [
             ("--app-name a/../b", "--app-name"),
             ("--aiven-app-id 55f300d4", "--aiven-app-id"),
+            ("--app-id not-a-guid", "--app-id"),
+            (
+                "--store-secret-in a/b --rotate-before soon",
+                "--rotate-before",
+            ),
             (
                 "--federated-issuer http://example.com",
                 "--federated-issuer",

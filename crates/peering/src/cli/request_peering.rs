@@ -28,7 +28,7 @@ pub struct Args {
     /// Application id of your app registration (prepare-tenant's user_app_id).
     #[arg(long, env = env_vars::PEERING_USER_APP_ID)]
     pub user_app_id: Option<String>,
-    /// Your tenant id (prepare-tenant's user_tenant_id).
+    /// Your tenant id (prepare-tenant's user_tenant_id); when empty, the job's AZURE_TENANT_ID.
     #[arg(long, env = env_vars::PEERING_USER_TENANT_ID)]
     pub user_tenant_id: Option<String>,
     /// Region of the VNet, to pick the project VPC (prepare-tenant's user_vnet_location).
@@ -40,7 +40,10 @@ pub struct Args {
     /// Delete and re-create a connection that failed (INVALID_SPECIFICATION, REJECTED_BY_PEER…).
     #[arg(long, env = env_vars::PEERING_RECREATE)]
     pub recreate: bool,
-    /// For a connection this run created: how long an INVALID_SPECIFICATION about the peer/action grant is taken for Azure role propagation and the connection re-created.
+    /// When prepare-tenant created Aiven's role assignment on the VNet (prepare-tenant's aiven_role_assigned_at).
+    #[arg(long, env = env_vars::PEERING_AIVEN_ROLE_ASSIGNED_AT)]
+    pub aiven_role_assigned_at: Option<String>,
+    /// How long after Aiven's role assignment was created an INVALID_SPECIFICATION of a young connection is taken for Azure role propagation, and the connection re-created.
     #[arg(
         long,
         env = env_vars::PEERING_GRANT_GRACE,
@@ -114,14 +117,10 @@ impl PhaseCli for Args {
                     env_vars::PEERING_USER_APP_ID,
                 )?,
             )?,
-            tenant_id: input::guid(
-                "--user-tenant-id",
-                &common::pick(
-                    &self.user_tenant_id,
-                    &state.user_tenant_id,
-                    "--user-tenant-id",
-                    env_vars::PEERING_USER_TENANT_ID,
-                )?,
+            tenant_id: common::user_tenant_id(
+                &self.user_tenant_id,
+                &state.user_tenant_id,
+                env_vars::non_empty(env_vars::AZURE_TENANT_ID),
             )?,
             user_peer_network_cidrs: self
                 .user_peer_network_cidrs
@@ -137,10 +136,20 @@ impl PhaseCli for Args {
                 .filter(|cidr| !cidr.is_empty())
                 .collect(),
             recreate: self.recreate,
+            aiven_role_assigned_at: common::optional(
+                &self.aiven_role_assigned_at,
+                &state.aiven_role_assigned_at,
+            )
+            .map(|time| input::timestamp("--aiven-role-assigned-at", &time))
+            .transpose()?,
             grant_grace: input::duration("--grant-grace", &self.grant_grace)?,
             timeout: input::duration("--timeout", &self.timeout)?,
             poll_interval: input::interval("--poll-interval", &self.poll_interval)?,
         })
+    }
+
+    fn patience(request: &Self::Request) -> std::time::Duration {
+        request.timeout
     }
 
     async fn execute(

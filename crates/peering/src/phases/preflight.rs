@@ -117,7 +117,7 @@ async fn grant_of_aiven(arm: &Arm, graph: &Graph, vnet_id: &str) -> Result<(), P
         .collect();
     roles.dedup();
     for role_id in &roles {
-        let role = arm.role_definition(role_id).await?;
+        let role = arm.role_definition_by_id(role_id).await?;
         if role.is_some_and(|role| {
             azure_api::arm::permits(
                 &role.properties.permissions,

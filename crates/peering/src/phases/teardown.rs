@@ -9,7 +9,7 @@
 use crate::error::PhaseError;
 use crate::report::{Change, Report};
 use crate::state::{CreatedResource, ResourceKind, StateFile};
-use aiven_api::{Aiven, ConnectionState, PeerTarget};
+use aiven_api::{Aiven, PeerTarget};
 use api_core::retry::{self, Step, Wait};
 use azure_api::{Arm, Graph, VnetRef};
 use std::path::PathBuf;
@@ -206,7 +206,7 @@ fn parent_of(record: &CreatedResource) -> Result<&str, PhaseError> {
 
 /// A custom role goes only when no assignment anywhere in its assignable scopes uses it.
 async fn remove_role(arm: &Arm, record: &CreatedResource) -> Result<Outcome, PhaseError> {
-    let Some(role) = arm.role_definition(&record.id).await? else {
+    let Some(role) = arm.role_definition_by_id(&record.id).await? else {
         return Ok(Outcome::Removed);
     };
     let guid = role.name.to_ascii_lowercase();
@@ -257,17 +257,18 @@ async fn remove_connection(
         &request.vnet.resource_group,
         &request.vnet.name,
     );
-    match aiven.azure_connection(project, vpc_id, &target).await? {
-        None => return Ok(Outcome::Removed),
-        Some(connection) if connection.state == ConnectionState::Deleted => {
-            return Ok(Outcome::Removed);
-        }
-        Some(connection) if connection.state == ConnectionState::Deleting => {}
-        Some(_) => match aiven.delete_azure_peering(project, vpc_id, &target).await {
+    // Aiven keeps deleted connections listed for a while (and may list them before the live
+    // one): only the live one is deleted, and only one on its way out is waited for.
+    if aiven
+        .azure_connection(project, vpc_id, &target)
+        .await?
+        .is_some()
+    {
+        match aiven.delete_azure_peering(project, vpc_id, &target).await {
             Ok(()) => {}
             Err(error) if error.status() == Some(404) => return Ok(Outcome::Removed),
             Err(error) => return Err(error.into()),
-        },
+        }
     }
     let wait = Wait::new(
         "Aiven to delete the peering connection",
@@ -276,14 +277,19 @@ async fn remove_connection(
     )
     .steady();
     retry::until(&wait, |_| async {
-        match aiven.azure_connection(project, vpc_id, &target).await {
-            Ok(None) => Step::Done(()),
-            Ok(Some(connection)) if connection.state == ConnectionState::Deleted => Step::Done(()),
-            Ok(Some(connection)) => Step::retry(PhaseError::failed(format!(
+        let vpc = match aiven.vpc(project, vpc_id).await {
+            Ok(vpc) => vpc,
+            Err(error) => return Step::retry(PhaseError::from(error)),
+        };
+        match vpc
+            .azure_connection(&target)
+            .or_else(|| vpc.deleting_azure_connection(&target))
+        {
+            None => Step::Done(()),
+            Some(connection) => Step::retry(PhaseError::failed(format!(
                 "the connection is still {}",
                 connection.state
             ))),
-            Err(error) => Step::retry(PhaseError::from(error)),
         }
     })
     .await?;

@@ -78,6 +78,7 @@ output_table! {
     user_role_id => PrepareTenant, vnet: false, "Role definition id granted to your app on the VNet";
     aiven_sp_id => PrepareTenant, vnet: false, "Object id of Aiven's service principal in your tenant";
     aiven_role_id => PrepareTenant, vnet: false, "Role definition id (peer/action only) granted to Aiven on the VNet";
+    aiven_role_assigned_at => PrepareTenant, vnet: false, "When Aiven's role assignment on the VNet was created (RFC 3339): request-peering re-creates a connection Aiven refused within --grant-grace of it";
     aiven_project => RequestPeering, vnet: false, "Aiven project";
     aiven_project_vpc_id => RequestPeering, vnet: false, "Aiven project VPC id";
     aiven_cloud => RequestPeering, vnet: false, "Cloud of the Aiven project VPC";

@@ -4,6 +4,7 @@
 
 mod password;
 mod peering;
+mod sign_in;
 
 pub use password::EPHEMERAL_PASSWORD_PREFIX;
 pub use peering::shutdown_signal;
@@ -13,12 +14,11 @@ use crate::phases::Pacing;
 use crate::report::{Change, Report};
 use crate::state::{Outputs, ResourceKind};
 use api_core::Secret;
-use api_core::retry::{self, Step, Wait};
-use azure_api::arm::Peering;
 use azure_api::credential::AssertionSource;
-use azure_api::{Arm, Credential, CredentialSource, Graph, VnetRef};
+use azure_api::{Credential, CredentialSource, Graph, VnetRef};
+use sign_in::{AppSecret, Reader, SecretKind};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How the user's app proves itself, as asked for (no secret in it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,13 +110,20 @@ pub async fn accept_peering(
     report: &mut Report,
 ) -> Result<(), PhaseError> {
     let vnet_id = request.vnet.id();
+    let started = Instant::now();
+    let secret_kind = match credential {
+        AppCredential::Minted => Some(SecretKind::Minted),
+        AppCredential::Secret(_) => Some(SecretKind::Stored),
+        AppCredential::Federated(_) => None,
+    };
 
     // Look first, with an identity that needs no new secret.
-    let existing = match (admin, app_source(request, &credential, None)) {
-        (Some(admin), _) => {
-            find_peering(&Arm::new(admin.clone()), &vnet_id, &request.aiven_vnet).await?
-        }
-        (None, Some(source)) => look_as_the_app(make_credential, source, request, &vnet_id).await?,
+    let reader = match (admin, app_source(request, &credential, None)) {
+        (Some(admin), _) => Reader::Admin(admin),
+        (None, Some(source)) => Reader::App(
+            source,
+            AppSecret::new(secret_kind, started, request.timeout),
+        ),
         (None, None) => {
             return Err(PhaseError::input(
                 "--credential",
@@ -124,6 +131,7 @@ pub async fn accept_peering(
             ));
         }
     };
+    let existing = sign_in::first_look(reader, make_credential, request).await?;
     let peering_name = existing
         .as_ref()
         .map(|peering| peering.name.clone())
@@ -187,10 +195,12 @@ pub async fn accept_peering(
 
     // Get a credential for the app.
     let mut minted = None;
+    let mut secret_since = started;
     let source = match (&request.credential, admin) {
         (CredentialMode::Ephemeral { lifetime }, Some(admin)) => {
             let password = password::mint(admin, request, *lifetime).await?;
             let secret = password.secret.clone();
+            secret_since = password.minted_at;
             minted = Some(password);
             app_source(request, &credential, Some(secret))
         }
@@ -201,6 +211,7 @@ pub async fn accept_peering(
     let work = peering::create_peering(
         make_credential,
         source,
+        AppSecret::new(secret_kind, secret_since, request.timeout),
         request,
         &vnet_id,
         &peering_name,
@@ -246,73 +257,6 @@ fn outputs(peering_name: &str, state: &str) -> Outputs {
         user_peering_state: Some(state.to_string()),
         ..Default::default()
     }
-}
-
-/// The first look with the app's own identity: the role prepare-tenant gave it on the VNet
-/// may not apply yet (role assignments take minutes), so `AuthorizationFailed` is retried with
-/// a fresh token each time, as the peering's PUT is.
-async fn look_as_the_app(
-    make_credential: &dyn Fn(CredentialSource) -> Result<Credential, PhaseError>,
-    source: CredentialSource,
-    request: &AcceptPeering,
-    vnet_id: &str,
-) -> Result<Option<Peering>, PhaseError> {
-    let wait = Wait::new(
-        "the app's role on the VNet to take effect (reading its peerings)",
-        request.timeout,
-        request.pacing.interval,
-    );
-    Ok(retry::until(&wait, |_| {
-        let source = source.clone();
-        async move {
-            let arm = match make_credential(source) {
-                Ok(credential) => Arm::new(credential),
-                Err(error) => return Step::Fail(error),
-            };
-            match arm.peerings(vnet_id).await {
-                Ok(peerings) => Step::Done(peering_to(peerings, &request.aiven_vnet)),
-                Err(error) if error.is(403, "AuthorizationFailed") => {
-                    Step::retry(PhaseError::failed(format!(
-                        "{error} (role assignments take up to ~10 minutes to apply)"
-                    )))
-                }
-                Err(error) => Step::Fail(vnet_error(vnet_id, error)),
-            }
-        }
-    })
-    .await?)
-}
-
-async fn find_peering(
-    arm: &Arm,
-    vnet_id: &str,
-    remote: &VnetRef,
-) -> Result<Option<Peering>, PhaseError> {
-    let peerings = arm
-        .peerings(vnet_id)
-        .await
-        .map_err(|error| vnet_error(vnet_id, error))?;
-    Ok(peering_to(peerings, remote))
-}
-
-fn vnet_error(vnet_id: &str, error: azure_api::AzureError) -> PhaseError {
-    match error.status() {
-        Some(404) => PhaseError::input(
-            "--user-vnet-name",
-            format!("VNet {vnet_id} not found: {error}"),
-        ),
-        _ => error.into(),
-    }
-}
-
-/// The peering to the remote VNet, among a VNet's peerings.
-fn peering_to(peerings: Vec<Peering>, remote: &VnetRef) -> Option<Peering> {
-    peerings.into_iter().find(|peering| {
-        peering
-            .remote_id()
-            .and_then(|remote_id| VnetRef::parse(remote_id).ok())
-            .is_some_and(|remote_vnet| remote_vnet.same_as(remote))
-    })
 }
 
 #[cfg(test)]

@@ -3,16 +3,17 @@
 //! meets (password replication, role propagation, Aiven's late grant).
 
 use super::AcceptPeering;
+use super::sign_in::AppSecret;
 use crate::catalog::Code;
 use crate::error::PhaseError;
 use api_core::retry::{self, Step, Wait};
 use azure_api::arm::{Peering, PeeringSpec};
-use azure_api::credential::aadsts;
 use azure_api::{Arm, Credential, CredentialSource};
 
 pub(super) async fn create_peering(
     make_credential: &dyn Fn(CredentialSource) -> Result<Credential, PhaseError>,
     app_source: CredentialSource,
+    secret: AppSecret,
     request: &AcceptPeering,
     vnet_id: &str,
     peering_name: &str,
@@ -43,32 +44,19 @@ pub(super) async fn create_peering(
                 Err(error) => return Step::Fail(error),
             };
             if let Err(error) = home.arm_token().await {
-                return if error.is_aadsts(aadsts::INVALID_CLIENT_SECRET)
-                    || error.is_aadsts(aadsts::APPLICATION_NOT_FOUND)
-                    || error.is_transient() {
-                    Step::retry(PhaseError::failed(format!("{error} (a new password takes a moment to replicate)")))
-                } else {
-                    Step::Fail(error.into())
-                };
+                return secret.home_refused(error);
             }
             let auxiliary = match aiven_side.arm_token().await {
                 Ok(token) => token,
-                Err(error) if error.is_aadsts(aadsts::NO_SERVICE_PRINCIPAL_IN_TENANT)
-                        || error.is_aadsts(aadsts::APPLICATION_NOT_FOUND)
-                        || error.is_aadsts(aadsts::INVALID_CLIENT_SECRET)
-                        || error.is_transient() => {
-                    tracing::info!("the Aiven tenant does not accept the app yet (attempt {}): {}", attempt.number, error.message);
-                    return Step::retry(PhaseError::failed(format!(
-                        "{error}; Aiven creates your app's service principal in its tenant after the connection reaches PENDING_PEER"
-                    )));
-                }
-                Err(error) => return Step::Fail(error.into()),
+                Err(error) => return secret.aiven_tenant_refused(error, attempt.number),
             };
             let arm = Arm::new(home);
             if disconnected.get() {
                 match arm.delete_peering(vnet_id, peering_name).await {
                     Ok(()) => disconnected.set(false),
-                    Err(error) if error.is(403, "AuthorizationFailed") => return Step::retry(error.into()),
+                    Err(error) if error.is(403, "AuthorizationFailed") || error.is_busy_resource() => {
+                        return Step::retry(error.into())
+                    }
                     Err(error) => return Step::Fail(error.into()),
                 }
             }
@@ -81,6 +69,11 @@ pub(super) async fn create_peering(
                 Err(error) if error.is(403, "LinkedAuthorizationFailed") => {
                     tracing::info!("Aiven has not granted peer/action on its VNet yet (attempt {}); retrying", attempt.number);
                     Step::retry(PhaseError::failed(format!("{error} (Aiven grants peer/action on its VNet shortly after PENDING_PEER)")).with_code(Code::LinkedAuthorizationFailed))
+                }
+                Err(error) if error.is_busy_resource() => {
+                    // Someone else changes the VNet (a subnet, another peering): it passes.
+                    tracing::info!("the VNet is busy (attempt {}): {error}; retrying", attempt.number);
+                    Step::retry(error.into())
                 }
                 Err(error) if error.is(400, "RemotePeeringIsDisconnected") => Step::Fail(PhaseError::failed(format!(
                     "{error}. Aiven's side of the peering is Disconnected (your side was deleted at some point): \

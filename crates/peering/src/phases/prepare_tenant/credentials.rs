@@ -1,16 +1,31 @@
-//! The app's long-lived ways to sign in, when asked for: federated identity credentials for CI
-//! OIDC subjects, and the seed's stored password kept in a GitHub Actions secret.
+//! The app's federated identity credentials for CI OIDC subjects, when asked for (the stored
+//! password lives in `stored_secret`).
 
-use super::{FederatedSubject, StoredSecret, despite_replication, until_visible};
+use super::{FederatedSubject, despite_replication};
 use crate::error::PhaseError;
 use crate::phases::Pacing;
 use crate::report::{Change, Report};
 use crate::state::ResourceKind;
 use azure_api::Graph;
 
-/// The name a federated credential gets: the subject made safe (letters, digits, - and _).
-pub fn federated_credential_name(subject: &str) -> String {
-    let mut name: String = subject
+/// The longest federated credential name Graph accepts.
+pub const MAX_FEDERATED_CREDENTIAL_NAME: usize = 120;
+
+/// The name a federated credential gets: `aiven-peering-`, the subject made URL-friendly
+/// (letters, digits, `-`, `_`) and cut to fit, then a hash of issuer and subject, so that two
+/// subjects alike in their first characters, or one subject from two issuers, never collide;
+/// at most [`MAX_FEDERATED_CREDENTIAL_NAME`] characters.
+pub fn federated_credential_name(issuer: &str, subject: &str) -> String {
+    let hash = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("aiven-peering/federated/{issuer}\n{subject}").as_bytes(),
+    )
+    .simple()
+    .to_string();
+    let hash = &hash[..16];
+    let prefix = format!("{}-", super::CREDENTIAL_PREFIX);
+    let room = MAX_FEDERATED_CREDENTIAL_NAME - prefix.len() - 1 - hash.len();
+    let readable: String = subject
         .chars()
         .map(|character| {
             if character.is_ascii_alphanumeric() || character == '-' || character == '_' {
@@ -19,9 +34,14 @@ pub fn federated_credential_name(subject: &str) -> String {
                 '-'
             }
         })
+        .take(room)
         .collect();
-    name.truncate(110);
-    format!("aiven-peering-{}", name.trim_matches('-'))
+    let readable = readable.trim_matches('-');
+    if readable.is_empty() {
+        format!("{prefix}{hash}")
+    } else {
+        format!("{prefix}{readable}-{hash}")
+    }
 }
 
 /// The most federated identity credentials Graph allows on one app.
@@ -62,7 +82,7 @@ pub(super) async fn ensure_federated_credential(
         ))
         .with_code(crate::catalog::Code::FederatedCredentialLimit));
     }
-    let name = federated_credential_name(&wanted.subject);
+    let name = federated_credential_name(&wanted.issuer, &wanted.subject);
     if report.planning() {
         report.would("federated credential", &label, &name, Change::Created);
         return Ok(());
@@ -76,127 +96,71 @@ pub(super) async fn ensure_federated_credential(
             github_api::AZURE_TOKEN_EXCHANGE_AUDIENCE,
         )
     })
-    .await?;
-    report.resource(
-        "federated credential",
-        &label,
-        &created.name,
-        Change::Created,
-    );
-    report.created(
-        ResourceKind::FederatedCredential,
-        &created.id,
-        &label,
-        Some(object_id),
-    );
+    .await;
+    let (name, change) = match created {
+        Ok(created) => {
+            report.created(
+                ResourceKind::FederatedCredential,
+                &created.id,
+                &label,
+                Some(object_id),
+            );
+            (created.name, Change::Created)
+        }
+        // Another run made it at the same moment (issuer and subject are unique per app).
+        Err(PhaseError::Azure(error)) if error.status() == Some(409) => {
+            let again = graph.federated_credentials(object_id).await?;
+            let found = again.into_iter().find(|credential| {
+                credential.issuer == wanted.issuer && credential.subject == wanted.subject
+            });
+            match found {
+                Some(found) => (found.name, Change::AlreadyPresent),
+                None => return Err(error.into()),
+            }
+        }
+        Err(error) => return Err(error),
+    };
+    report.resource("federated credential", &label, &name, change);
     Ok(())
 }
 
-/// The display-name prefix of the long-lived passwords kept in GitHub secrets (status looks
-/// for their expiry).
-pub const STORED_PASSWORD_PREFIX: &str = "aiven-peering stored in";
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Display name of the long-lived password kept in a GitHub secret.
-fn stored_password_name(stored: &StoredSecret) -> String {
-    format!(
-        "{STORED_PASSWORD_PREFIX} {} as {}",
-        stored.target, stored.name
-    )
-}
-
-pub(super) async fn ensure_stored_secret(
-    graph: &Graph,
-    github: &github_api::GitHub,
-    object_id: &str,
-    stored: &StoredSecret,
-    pacing: &Pacing,
-    report: &mut Report,
-) -> Result<(), PhaseError> {
-    let label = format!("{} in {}", stored.name, stored.target);
-    let display_name = stored_password_name(stored);
-    if super::plan::is_planned(object_id) {
-        report.would("GitHub secret", &label, &display_name, Change::Created);
-        return Ok(());
-    }
-    let application = until_visible(pacing, "reading the app registration", || {
-        graph.application(object_id)
-    })
-    .await?;
-    let previous: Vec<String> = application
-        .password_credentials
-        .iter()
-        .filter(|credential| credential.display_name.as_deref() == Some(display_name.as_str()))
-        .map(|credential| credential.key_id.clone())
-        .collect();
-    // An expired password is no password: it is replaced like a missing one.
-    let now = std::time::SystemTime::now();
-    let valid: Vec<&String> = application
-        .password_credentials
-        .iter()
-        .filter(|credential| {
-            previous.contains(&credential.key_id)
-                && credential
-                    .end_date_time
-                    .as_deref()
-                    .and_then(|end| humantime::parse_rfc3339_weak(end.trim_end_matches('Z')).ok())
-                    .is_none_or(|end| end > now)
-        })
-        .map(|credential| &credential.key_id)
-        .collect();
-    let secret_exists = github.secret_exists(&stored.target, &stored.name).await?;
-    if secret_exists && !valid.is_empty() {
-        report.resource(
-            "GitHub secret",
-            &label,
-            &format!("app password {}", valid[0]),
-            Change::AlreadyPresent,
+    // Regression: names were "aiven-peering-" + 110 characters of the subject (124 > 120), and
+    // subjects alike in their first 110 characters, or one subject from two issuers, collided.
+    #[test]
+    fn federated_credential_names_fit_graph_and_never_collide() {
+        let github = "https://token.actions.githubusercontent.com";
+        let long = format!("repo:acme/{}", "x".repeat(200));
+        let names = [
+            federated_credential_name(github, &format!("{long}:environment:blue")),
+            federated_credential_name(github, &format!("{long}:environment:green")),
+            federated_credential_name(github, "repo:acme/infra:environment:production"),
+            federated_credential_name(
+                "https://gitlab.example.com",
+                "repo:acme/infra:environment:production",
+            ),
+        ];
+        for name in &names {
+            assert!(
+                name.chars().count() <= MAX_FEDERATED_CREDENTIAL_NAME,
+                "{name}"
+            );
+            assert!(
+                name.chars()
+                    .all(|character| character.is_ascii_alphanumeric() || "-_".contains(character)),
+                "{name}"
+            );
+        }
+        let distinct: std::collections::HashSet<_> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        assert_eq!(
+            names[2],
+            federated_credential_name(github, "repo:acme/infra:environment:production"),
+            "stable across runs"
         );
-        return Ok(());
+        assert!(names[2].starts_with("aiven-peering-repo-acme-infra-environment-production-"));
     }
-    if report.planning() {
-        report.would("GitHub secret", &label, &display_name, Change::Created);
-        return Ok(());
-    }
-    let end = humantime::format_rfc3339_seconds(std::time::SystemTime::now() + stored.lifetime)
-        .to_string();
-    let password = despite_replication(pacing, "adding the stored password", || {
-        graph.add_password(object_id, &display_name, &end)
-    })
-    .await?;
-    crate::report::mask_in_ci_logs(&password.secret_text);
-    if let Err(error) = github
-        .put_secret(&stored.target, &stored.name, &password.secret_text)
-        .await
-    {
-        // Never leave a password nobody holds.
-        let _ = graph.remove_password(object_id, &password.key_id).await;
-        return Err(error.into());
-    }
-    for key_id in previous {
-        graph.remove_password(object_id, &key_id).await?;
-        tracing::info!("removed the replaced app password {key_id}");
-    }
-    report.resource(
-        "GitHub secret",
-        &label,
-        &format!("app password {} until {end}", password.key_id),
-        Change::Created,
-    );
-    report.created(
-        ResourceKind::AppPassword,
-        &password.key_id,
-        &display_name,
-        Some(object_id),
-    );
-    // Only a secret this run created is teardown's to delete: one that existed before (made
-    // by hand, or holding something else) is left to its owner.
-    if !secret_exists {
-        report.created(
-            ResourceKind::GitHubSecret,
-            &stored.name,
-            &label,
-            Some(&stored.target.spec()),
-        );
-    }
-    Ok(())
 }

@@ -3,14 +3,17 @@
 //! their assignments at the VNet's scope.
 
 mod application;
+mod assignments;
 mod credentials;
 mod plan;
 mod principals;
 mod roles;
+mod stored_secret;
 
-pub use application::unique_name_for;
-pub use credentials::{STORED_PASSWORD_PREFIX, federated_credential_name};
+pub use application::{APPLICATION_TAG, CREDENTIAL_PREFIX, unique_name_for};
+pub use credentials::federated_credential_name;
 pub use roles::{PEER_ACTION, USER_PEERING_ACTIONS};
+pub use stored_secret::STORED_PASSWORD_PREFIX;
 
 use crate::catalog::Code;
 use crate::error::PhaseError;
@@ -34,9 +37,13 @@ pub enum UserRole {
 pub struct PrepareTenant {
     pub vnet: VnetRef,
     pub app_name: String,
+    /// An existing app registration to use whoever owns it (`--app-id`).
+    pub app_id: Option<String>,
     pub aiven_app_id: String,
     pub aiven_role_name: String,
     pub user_role: UserRole,
+    /// Reuse a same-named custom role that grants more than the tool asks for.
+    pub accept_wider_role: bool,
     /// Federated identity credentials to add to the app (CI OIDC sign-in).
     pub federated: Vec<FederatedSubject>,
     /// Also trust the running CI job's own OIDC identity (resolved before the phase runs).
@@ -59,6 +66,8 @@ pub struct StoredSecret {
     pub target: github_api::SecretTarget,
     pub name: String,
     pub lifetime: std::time::Duration,
+    /// Replace the password when it expires within this window.
+    pub rotate_before: std::time::Duration,
 }
 
 pub async fn prepare_tenant(
@@ -141,7 +150,7 @@ pub async fn prepare_tenant(
         let github = github.ok_or_else(|| {
             PhaseError::failed("--store-secret-in needs a GitHub client; this is a bug")
         })?;
-        credentials::ensure_stored_secret(
+        stored_secret::ensure_stored_secret(
             admin_graph,
             github,
             &application.id,
@@ -201,63 +210,109 @@ pub async fn prepare_tenant(
     report.outputs.aiven_sp_id = Some(aiven_sp.id.clone());
 
     let subscription_scope = canonical.subscription_scope();
-    let aiven_role = roles::ensure_custom_role(
-        admin_arm,
-        &tenant_id,
-        &subscription_scope,
-        &request.aiven_role_name,
-        "Allows creating a peering to vnets in scope (but not from)",
-        &[PEER_ACTION],
-        report,
-    )
-    .await?;
-    let user_role_id = match &request.user_role {
-        UserRole::NetworkContributor => format!(
+    let aiven_wanted = roles::WantedRole {
+        tenant_id: &tenant_id,
+        subscription_scope: &subscription_scope,
+        role_name: &request.aiven_role_name,
+        description: "Allows creating a peering to vnets in scope (but not from)",
+        actions: &[PEER_ACTION],
+        name_flag: "--aiven-role-name",
+        accept_wider: request.accept_wider_role,
+    };
+    let aiven_role = roles::ensure_custom_role(admin_arm, &aiven_wanted, report).await?;
+    let user_wanted = match &request.user_role {
+        UserRole::NetworkContributor => None,
+        UserRole::LeastPrivilege { role_name } => Some(roles::WantedRole {
+            tenant_id: &tenant_id,
+            subscription_scope: &subscription_scope,
+            role_name,
+            description: "Allows creating and repairing peerings from vnets in scope",
+            actions: USER_PEERING_ACTIONS,
+            name_flag: "--user-role-name",
+            accept_wider: request.accept_wider_role,
+        }),
+    };
+    let user_role = match &user_wanted {
+        None => None,
+        Some(wanted) => Some(roles::ensure_custom_role(admin_arm, wanted, report).await?),
+    };
+    let user_role_id = match &user_role {
+        None => format!(
             "{subscription_scope}/providers/Microsoft.Authorization/roleDefinitions/{}",
             azure_api::NETWORK_CONTRIBUTOR_ROLE_ID
         ),
-        UserRole::LeastPrivilege { role_name } => {
-            roles::ensure_custom_role(
-                admin_arm,
-                &tenant_id,
-                &subscription_scope,
-                role_name,
-                "Allows creating and repairing peerings from vnets in scope",
-                USER_PEERING_ACTIONS,
-                report,
-            )
-            .await?
-            .id
-        }
+        Some(role) => role.id.clone(),
     };
     let assignment =
-        |role_definition_id: &str, principal_id: &str, who: &'static str| roles::Assignment {
+        |role_definition_id: &str, principal_id: &str, who: &'static str| assignments::Assignment {
             scope: vnet.id.clone(),
             role_definition_id: role_definition_id.to_string(),
             principal_id: principal_id.to_string(),
             who,
         };
-    roles::ensure_assignment(
+    assign(
         admin_arm,
         &assignment(&user_role_id, &user_sp.id, "user app"),
+        user_role.as_ref().zip(user_wanted.as_ref()),
         &request.pacing,
         report,
     )
     .await?;
-    roles::ensure_assignment(
+    let aiven_role_assigned_at = assign(
         admin_arm,
         &assignment(&aiven_role.id, &aiven_sp.id, "Aiven app"),
+        Some((&aiven_role, &aiven_wanted)),
         &request.pacing,
         report,
     )
     .await?;
+    // A run for a VNet in another subscription may have rewritten a role at the same moment
+    // (a plan has written nothing to recheck).
+    if !report.planning() {
+        roles::recheck_assignable(admin_arm, &aiven_role, &aiven_wanted).await?;
+        if let (Some(role), Some(wanted)) = (&user_role, &user_wanted) {
+            roles::recheck_assignable(admin_arm, role, wanted).await?;
+        }
+    }
 
     report.outputs.merge(&Outputs {
         user_role_id: Some(user_role_id),
         aiven_role_id: Some(aiven_role.id.clone()),
+        aiven_role_assigned_at,
         ..Default::default()
     });
     Ok(())
+}
+
+/// Makes a role assignment; when the custom role is no longer assignable at the VNet (a run
+/// for a VNet in another subscription wrote the role at the same moment), puts the VNet's
+/// subscription back into its assignable scopes and tries again.
+async fn assign(
+    arm: &Arm,
+    wanted: &assignments::Assignment,
+    role: Option<(&azure_api::arm::RoleDefinition, &roles::WantedRole<'_>)>,
+    pacing: &Pacing,
+    report: &mut Report,
+) -> Result<Option<String>, PhaseError> {
+    const ATTEMPTS: u32 = 3;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match assignments::ensure_assignment(arm, wanted, pacing, report).await {
+            Err(PhaseError::Azure(error))
+                if error.is(400, "RoleDefinitionNotAssignableAtScope") && attempt < ATTEMPTS =>
+            {
+                let Some((role, role_wanted)) = role else {
+                    return Err(error.into());
+                };
+                tracing::warn!(
+                    "{error}; putting the subscription back into the role's assignable scopes"
+                );
+                roles::recheck_assignable(arm, role, role_wanted).await?;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// How a Graph call on an object created moments ago went.

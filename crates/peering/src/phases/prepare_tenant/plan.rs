@@ -19,6 +19,7 @@ pub(super) fn application(app_name: &str) -> Application {
         app_id: PLANNED.to_string(),
         display_name: Some(app_name.to_string()),
         sign_in_audience: None,
+        tags: Vec::new(),
         password_credentials: Vec::new(),
     }
 }

@@ -1,5 +1,6 @@
 //! Seed steps 11–12, with the Aiven token: ask Aiven for the peering connection (once) and wait
-//! until Aiven's side is done (PENDING_PEER), keeping the Aiven tenant and VNet ids.
+//! until Aiven's side is done (PENDING_PEER), keeping the Aiven tenant and VNet ids. `vpc` finds
+//! the project VPC of the VNet's region.
 
 mod vpc;
 
@@ -11,7 +12,7 @@ use crate::state::{Outputs, ResourceKind};
 use aiven_api::{Aiven, ConnectionState, CreatePeering, PeerTarget, PeeringConnection};
 use api_core::retry::{self, Step, Wait};
 use azure_api::VnetRef;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Clone)]
 pub struct RequestPeering {
@@ -26,8 +27,10 @@ pub struct RequestPeering {
     /// The VNet's address prefixes (prepare-tenant's user_vnet_cidrs), for the overlap check.
     pub vnet_cidrs: Vec<String>,
     pub recreate: bool,
-    /// How long after creating a connection an INVALID_SPECIFICATION about the `peer/action`
-    /// grant is taken for role propagation and the connection re-created.
+    /// When prepare-tenant created the Aiven app's role assignment on the VNet, if known.
+    pub aiven_role_assigned_at: Option<SystemTime>,
+    /// How long after that assignment an INVALID_SPECIFICATION of a young connection is taken
+    /// for role propagation, and the connection re-created.
     pub grant_grace: Duration,
     pub timeout: Duration,
     pub poll_interval: Duration,
@@ -126,7 +129,7 @@ pub async fn request_peering(
                     request.tenant_id
                 )
             };
-            let young_grant_failure = grant_not_yet_applied(&connection)
+            let young_grant_failure = may_be_grant_propagation(&connection, request)
                 && recently_created(&connection, request.grant_grace);
             if !request.recreate && !young_grant_failure {
                 let error = PhaseError::failed(format!(
@@ -142,17 +145,6 @@ pub async fn request_peering(
             recreate(aiven, request, &vpc_id, report, &label).await?;
             true
         }
-        Some(connection) if connection.state.is_deleted() => {
-            tracing::info!(
-                "the previous peering connection to {label} is {}; waiting for it to go",
-                connection.state
-            );
-            if !report.planning() {
-                wait_until_gone(aiven, request, &vpc_id).await?;
-            }
-            create(aiven, request, &vpc_id, report, &label).await?;
-            true
-        }
         Some(connection) => {
             report.resource(
                 "peering connection",
@@ -163,6 +155,17 @@ pub async fn request_peering(
             false
         }
         None => {
+            // Deleted connections stay listed for a while; one still being deleted must go
+            // before a new one can be made.
+            if let Some(deleting) = vpc.deleting_azure_connection(&target) {
+                tracing::info!(
+                    "the previous peering connection to {label} is {}; waiting for it to go",
+                    deleting.state
+                );
+                if !report.planning() {
+                    wait_until_gone(aiven, request, &vpc_id).await?;
+                }
+            }
             create(aiven, request, &vpc_id, report, &label).await?;
             true
         }
@@ -178,14 +181,16 @@ pub async fn request_peering(
             Ok(ready) => break ready,
             Err(failed)
                 if (created_here || recently_created(&failed, request.grant_grace))
-                    && grant_not_yet_applied(&failed)
+                    && may_be_grant_propagation(&failed, request)
                     && started.elapsed() < request.grant_grace =>
             {
                 // Aiven checked the grant before Azure applied the role assignment that
-                // prepare-tenant made moments ago; a new connection is checked anew.
+                // prepare-tenant made moments ago; a new connection is checked anew. Aiven's
+                // wording is not documented, so the state and the timing decide, not the text.
                 tracing::warn!(
-                    "Aiven found no peer/action grant yet ({}); role assignments take minutes to apply, re-creating the connection",
-                    failed.message().unwrap_or_default()
+                    "Aiven answered INVALID_SPECIFICATION ({}) within {} of the Aiven app's role assignment, which takes minutes to apply: re-creating the connection",
+                    failed.message().unwrap_or_default(),
+                    humantime::format_duration(request.grant_grace)
                 );
                 recreate(aiven, request, &vpc_id, report, &label).await?;
                 created_here = true;
@@ -221,13 +226,15 @@ pub async fn request_peering(
     Ok(())
 }
 
-/// Whether Aiven's INVALID_SPECIFICATION is about the `peer/action` grant (which may just not
-/// have propagated yet).
-fn grant_not_yet_applied(connection: &PeeringConnection) -> bool {
+/// Whether an INVALID_SPECIFICATION may just be Azure not having applied the Aiven app's role
+/// assignment yet: it arrived within the grace period after that assignment was created.
+fn may_be_grant_propagation(connection: &PeeringConnection, request: &RequestPeering) -> bool {
     connection.state == ConnectionState::InvalidSpecification
-        && connection
-            .message()
-            .is_some_and(|message| message.contains("peer/action"))
+        && request.aiven_role_assigned_at.is_some_and(|assigned| {
+            SystemTime::now()
+                .duration_since(assigned)
+                .map_or(true, |age| age < request.grant_grace)
+        })
 }
 
 /// Whether Aiven created the connection less than `grace` ago (by its `create_time`).
@@ -339,13 +346,27 @@ async fn create(
         &request.tenant_id,
         request.user_peer_network_cidrs.clone(),
     );
-    let created = aiven
-        .create_peering(&request.project, vpc_id, &body)
-        .await?;
+    let state = match aiven.create_peering(&request.project, vpc_id, &body).await {
+        Ok(created) => created.state,
+        // The create may have happened although its answer was lost: look before failing.
+        Err(error) if error.may_have_acted() => {
+            match aiven
+                .azure_connection(&request.project, vpc_id, &request.target())
+                .await
+            {
+                Ok(Some(found)) => {
+                    tracing::info!("the connection was created although the answer was lost");
+                    found.state
+                }
+                _ => return Err(error.into()),
+            }
+        }
+        Err(error) => return Err(error.into()),
+    };
     report.resource(
         "peering connection",
         label,
-        &format!("state {}", created.state),
+        &format!("state {state}"),
         Change::Created,
     );
     report.created(
@@ -374,17 +395,19 @@ async fn wait_until_gone(
         request.poll_interval,
     )
     .steady();
+    let target = request.target();
     retry::until(&wait, |_| async {
-        match aiven
-            .azure_connection(&request.project, vpc_id, &request.target())
-            .await
-        {
-            Ok(None) => Step::Done(()),
-            Ok(Some(connection)) if connection.state == ConnectionState::Deleted => Step::Done(()),
-            Ok(Some(connection)) => Step::retry(PhaseError::failed(format!(
-                "the old connection is still {}",
-                connection.state
-            ))),
+        match aiven.vpc(&request.project, vpc_id).await {
+            Ok(vpc) => match vpc
+                .azure_connection(&target)
+                .or_else(|| vpc.deleting_azure_connection(&target))
+            {
+                None => Step::Done(()),
+                Some(connection) => Step::retry(PhaseError::failed(format!(
+                    "the old connection is still {}",
+                    connection.state
+                ))),
+            },
             Err(error) => Step::retry(PhaseError::from(error)),
         }
     })

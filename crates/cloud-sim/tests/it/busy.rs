@@ -1,0 +1,491 @@
+//! The busy tenant: paging everywhere, other people's objects, role definitions listed where
+//! they are assignable, busy VNets, Graph's federated credential limits, the neutral Aiven
+//! message and GitHub under a path.
+
+use std::time::Duration;
+
+use cloud_sim::{Delays, Faults, SimConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{TestSim, poll, start_config, start_instant};
+
+const AUTHORIZATION: &str = "api-version=2022-04-01";
+const NETWORK: &str = "api-version=2024-05-01";
+
+async fn start_busy() -> TestSim {
+    start_config(
+        SimConfig {
+            delays: Delays::fast(),
+            ..SimConfig::default()
+        }
+        .busy(),
+    )
+    .await
+}
+
+fn names(items: &[Value], field: &str) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|item| item.pointer(field).and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn every_list_comes_in_small_pages_linked_to_the_end() {
+    let test = start_busy().await;
+    let ready = test.ready().clone();
+    let arm = test.admin_token("arm").await;
+    let graph = test.admin_token("graph").await;
+
+    let subscriptions_url = format!(
+        "{}/subscriptions?api-version=2022-12-01",
+        ready.resource_manager
+    );
+    let first = test
+        .send(
+            Method::GET,
+            &subscriptions_url,
+            Some(&format!("Bearer {arm}")),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(first.body["value"].as_array().unwrap().len(), 2);
+    let next = first.body["nextLink"].as_str().expect("a nextLink");
+    assert!(
+        next.starts_with(&ready.resource_manager) && next.contains("api-version=2022-12-01"),
+        "an absolute link that keeps the api-version: {next}"
+    );
+    let (subscriptions, pages) = test.all_pages(&subscriptions_url, &arm).await;
+    let shown = names(&subscriptions, "/displayName");
+    assert_eq!(pages, 2);
+    assert_eq!(shown.len(), 3, "the three the admin can see: {shown:?}");
+    assert!(!shown.contains(&cloud_sim::BUSY_HIDDEN_SUBSCRIPTION_NAME.to_string()));
+
+    let peerings_url = format!(
+        "{}{}/virtualNetworkPeerings?{NETWORK}",
+        ready.resource_manager, ready.vnet_id
+    );
+    let (peerings, pages) = test.all_pages(&peerings_url, &arm).await;
+    assert_eq!((peerings.len(), pages), (3, 2), "{peerings:#?}");
+
+    let (applications, pages) = test
+        .all_pages(&format!("{}/v1.0/applications", ready.graph), &graph)
+        .await;
+    assert!(
+        applications.len() > 240 && pages > 120,
+        "{}",
+        applications.len()
+    );
+    let (principals, _) = test
+        .all_pages(&format!("{}/v1.0/servicePrincipals", ready.graph), &graph)
+        .await;
+    assert!(principals.len() > 240);
+    // A client may ask for smaller pages, never for larger ones.
+    let asked = test
+        .graph(Method::GET, "/applications?$top=999", &graph, None)
+        .await;
+    assert_eq!(asked.body["value"].as_array().unwrap().len(), 2);
+    assert!(
+        asked.body["@odata.nextLink"]
+            .as_str()
+            .unwrap()
+            .contains("%24top=999")
+    );
+    let forged = test
+        .graph(Method::GET, "/applications?$skiptoken=abc", &graph, None)
+        .await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_busy_tenant_holds_hundreds_of_other_peoples_objects() {
+    let test = start_busy().await;
+    let ready = test.ready().clone();
+    let tenant = ready.user_tenant_id.clone();
+    let (applications, principals, custom_roles, assignments, users) =
+        test.sim.with_world(|world| {
+            (
+                world
+                    .applications
+                    .iter()
+                    .filter(|app| app.tenant_id == tenant)
+                    .count(),
+                world
+                    .service_principals
+                    .iter()
+                    .filter(|sp| sp.tenant_id == tenant)
+                    .count(),
+                world
+                    .role_definitions
+                    .iter()
+                    .filter(|role| role.tenant_id.as_deref() == Some(tenant.as_str()))
+                    .count(),
+                world
+                    .role_assignments
+                    .iter()
+                    .filter(|a| a.tenant_id == tenant)
+                    .count(),
+                world.users.len(),
+            )
+        });
+    assert!(
+        applications >= 240 && principals >= 240,
+        "{applications} {principals}"
+    );
+    assert!(
+        custom_roles >= 48 && assignments >= 240,
+        "{custom_roles} {assignments}"
+    );
+    assert!(users >= 24);
+
+    // Other VPCs, one in a cloud whose name is not `azure-` + the Azure location.
+    let vpcs = test
+        .aiven(Method::GET, "/project/acme-prod/vpcs", None)
+        .await;
+    let clouds = names(vpcs.body["vpcs"].as_array().unwrap(), "/cloud_name");
+    assert!(
+        clouds.contains(&"azure-germany-westcentral".to_string()),
+        "{clouds:?}"
+    );
+    assert!(clouds.iter().any(|cloud| cloud.starts_with("aws-")));
+
+    // A DELETED connection for the seeded VNet stays listed, first, past the delete delay.
+    test.wait(Duration::from_millis(600)).await;
+    let vpc = test
+        .aiven(
+            Method::GET,
+            &format!("/project/acme-prod/vpcs/{}", ready.project_vpc_id),
+            None,
+        )
+        .await;
+    let first = &vpc.body["peering_connections"][0];
+    assert_eq!(first["state"], "DELETED");
+    assert_eq!(first["peer_vpc"], ready.vnet_name.to_lowercase());
+    let states = names(
+        vpc.body["peering_connections"].as_array().unwrap(),
+        "/state",
+    );
+    assert!(states.contains(&"ACTIVE".to_string()), "{states:?}");
+}
+
+#[tokio::test]
+async fn role_definitions_are_listed_only_where_they_are_assignable() {
+    let test = start_busy().await;
+    let ready = test.ready().clone();
+    let arm = test.admin_token("arm").await;
+    let hidden = cloud_sim::BUSY_HIDDEN_ROLE_NAME;
+    let named = |scope: String, name: &str| {
+        let filter = format!("roleName eq '{name}'");
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("$filter", &filter)
+            .finish();
+        format!(
+            "{}{scope}/providers/Microsoft.Authorization/roleDefinitions?{AUTHORIZATION}&{query}",
+            ready.resource_manager
+        )
+    };
+    let subscription_scope = format!("/subscriptions/{}", ready.subscription_id);
+    // A custom role assignable only in the seeded subscription shows there, not at `/`.
+    let local = "payments network operator 00";
+    let (found, _) = test
+        .all_pages(&named(subscription_scope.clone(), local), &arm)
+        .await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (at_root, _) = test.all_pages(&named(String::new(), local), &arm).await;
+    assert_eq!(
+        at_root,
+        Vec::<Value>::new(),
+        "applicable at scope and above only"
+    );
+    let (built_in, _) = test
+        .all_pages(&named(String::new(), "Network Contributor"), &arm)
+        .await;
+    assert_eq!(built_in.len(), 1);
+
+    // A role assignable only in a subscription the admin cannot see: no list shows it, yet its
+    // name is taken in the tenant.
+    let (nowhere, _) = test
+        .all_pages(&named(subscription_scope.clone(), hidden), &arm)
+        .await;
+    assert!(nowhere.is_empty());
+    let twin = test
+        .arm(
+            Method::PUT,
+            &format!(
+                "{subscription_scope}/providers/Microsoft.Authorization/roleDefinitions/{}?{AUTHORIZATION}",
+                uuid::Uuid::new_v4()
+            ),
+            &arm,
+            Some(json!({"properties": {
+                "roleName": hidden, "type": "CustomRole",
+                "permissions": [{"actions": ["Microsoft.Network/virtualNetworks/peer/action"]}],
+                "assignableScopes": [subscription_scope],
+            }})),
+        )
+        .await;
+    assert_eq!(twin.status, StatusCode::CONFLICT, "{}", twin.body);
+    assert_eq!(twin.error_code(), "RoleDefinitionWithSameNameExists");
+}
+
+#[tokio::test]
+async fn federated_credential_names_are_url_friendly_and_at_most_120_characters() {
+    let test = start_instant().await;
+    let token = test.admin_token("graph").await;
+    let created = test
+        .graph(
+            Method::POST,
+            "/applications",
+            &token,
+            Some(json!({"displayName": "fic"})),
+        )
+        .await;
+    let path = format!(
+        "/applications/{}/federatedIdentityCredentials",
+        created.body["id"].as_str().unwrap()
+    );
+    let credential = |name: &str, subject: &str| {
+        json!({"name": name, "issuer": "https://token.actions.githubusercontent.com",
+        "subject": subject, "audiences": ["api://AzureADTokenExchange"]})
+    };
+    for (name, status) in [
+        ("a".repeat(121), StatusCode::BAD_REQUEST),
+        ("repo:acme/infra".to_string(), StatusCode::BAD_REQUEST),
+        ("has space".to_string(), StatusCode::BAD_REQUEST),
+        ("a".repeat(120), StatusCode::CREATED),
+        ("ok-name_1.2~3".to_string(), StatusCode::CREATED),
+    ] {
+        let answer = test
+            .graph(Method::POST, &path, &token, Some(credential(&name, &name)))
+            .await;
+        assert_eq!(answer.status, status, "{name}: {}", answer.body);
+    }
+}
+
+#[tokio::test]
+async fn a_busy_vnet_refuses_peering_writes_until_the_conflicts_are_spent() {
+    let test = start_instant().await;
+    let ready = test.ready().clone();
+    let arm = test.admin_token("arm").await;
+    let other = test.sim.with_world(|world| {
+        world.add_virtual_network(
+            &ready.subscription_id,
+            "Other-RG",
+            "Other-VNet",
+            "westeurope",
+            "10.50.0.0/16",
+        )
+    });
+    test.sim.set_faults(Faults {
+        peering_write_conflicts: 2,
+        ..Faults::default()
+    });
+    let url = format!(
+        "{}/virtualNetworkPeerings/to-other?{NETWORK}",
+        ready.vnet_id
+    );
+    let body = json!({"properties": {"remoteVirtualNetwork": {"id": other}, "allowVirtualNetworkAccess": true}});
+    let updating = test.arm(Method::PUT, &url, &arm, Some(body.clone())).await;
+    assert_eq!(
+        (updating.status, updating.error_code()),
+        (StatusCode::BAD_REQUEST, "ReferencedResourceNotProvisioned"),
+        "{}",
+        updating.body
+    );
+    assert!(updating.error_message().contains("Updating state"));
+    let running = test.arm(Method::PUT, &url, &arm, Some(body.clone())).await;
+    assert_eq!(
+        (running.status, running.error_code()),
+        (StatusCode::CONFLICT, "AnotherOperationInProgress")
+    );
+    let created = test.arm(Method::PUT, &url, &arm, Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let faults: Vec<_> = test
+        .sim
+        .requests()
+        .into_iter()
+        .filter_map(|record| record.fault)
+        .collect();
+    assert_eq!(faults, ["peering-conflict", "peering-conflict"]);
+}
+
+#[tokio::test]
+async fn applications_keep_tags_and_list_their_owners() {
+    let test = start_busy().await;
+    let ready = test.ready().clone();
+    let token = test.admin_token("graph").await;
+    let created = test
+        .graph(
+            Method::POST,
+            "/applications",
+            &token,
+            Some(json!({"displayName": "tagged", "tags": ["made-by:tool"]})),
+        )
+        .await;
+    assert_eq!(created.body["tags"], json!(["made-by:tool"]));
+    let object_id = created.body["id"].as_str().unwrap().to_string();
+    test.wait(test.sim.delays().graph_replication_lag).await;
+    let owners = test
+        .graph(
+            Method::GET,
+            &format!("/applications/{object_id}/owners"),
+            &token,
+            None,
+        )
+        .await;
+    let admin_principal = test
+        .sim
+        .with_world(|world| world.fixtures.admin_service_principal_id.clone());
+    assert_eq!(owners.body["value"][0]["id"], admin_principal.as_str());
+    assert_eq!(
+        owners.body["value"][0]["@odata.type"],
+        "#microsoft.graph.servicePrincipal"
+    );
+
+    let foreign = test.sim.with_world(|world| {
+        world.register_application_as_member("aiven-peering-client-vnet", "Mallory")
+    });
+    let owners = test
+        .graph(
+            Method::GET,
+            &format!("/applications/{foreign}/owners"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        owners.body["value"][0]["@odata.type"],
+        "#microsoft.graph.user"
+    );
+    assert_eq!(owners.body["value"][0]["displayName"], "Mallory");
+    assert_eq!(
+        ready.user_tenant_id,
+        test.sim
+            .with_world(|world| world.users[0].tenant_id.clone())
+    );
+}
+
+#[tokio::test]
+async fn the_github_api_lives_under_a_path_in_the_busy_tenant() {
+    let test = start_busy().await;
+    let ready = test.ready().clone();
+    assert!(ready.github.ends_with("/api/v3"), "{}", ready.github);
+    let authorization = format!("Bearer {}", ready.github_token);
+    let repository = test
+        .send(
+            Method::GET,
+            &format!("{}/repos/acme/infra", ready.github),
+            Some(&authorization),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(repository.status, StatusCode::OK, "{}", repository.body);
+    let root = ready.github.trim_end_matches("/api/v3");
+    let outside = test
+        .send(
+            Method::GET,
+            &format!("{root}/repos/acme/infra"),
+            Some(&authorization),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(outside.status, StatusCode::NOT_FOUND);
+    let id = repository.body["id"].as_u64().unwrap();
+    let environment = test
+        .send(
+            Method::GET,
+            &format!(
+                "{}/repositories/{id}/environments/production%20eu/secrets/public-key",
+                ready.github
+            ),
+            Some(&authorization),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(environment.status, StatusCode::OK, "{}", environment.body);
+}
+
+#[tokio::test]
+async fn an_invalid_specification_does_not_name_the_missing_action() {
+    let mut delays = Delays::zero();
+    delays.aiven_pending_peer_delay = Duration::from_millis(100);
+    let test = start_config(SimConfig {
+        delays,
+        ..SimConfig::default()
+    })
+    .await;
+    let ready = test.ready().clone();
+    let graph = test.admin_token("graph").await;
+    let (app_id, ..) = test.create_user_application(&graph).await;
+    // The Aiven app's service principal exists, but holds nothing on the VNet.
+    let principal = test
+        .graph(
+            Method::POST,
+            "/servicePrincipals",
+            &graph,
+            Some(json!({"appId": ready.aiven_app_id})),
+        )
+        .await;
+    assert_eq!(principal.status, StatusCode::CREATED, "{}", principal.body);
+    let path = format!(
+        "/project/acme-prod/vpcs/{}/peering-connections",
+        ready.project_vpc_id
+    );
+    let created = test
+        .aiven(
+            Method::POST,
+            &path,
+            Some(crate::aiven::connection_request(&test, &app_id)),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let vpc_path = format!("/project/acme-prod/vpcs/{}", ready.project_vpc_id);
+    let invalid = poll(Duration::from_secs(3), || async {
+        let vpc = test.aiven(Method::GET, &vpc_path, None).await;
+        let connection = vpc.body["peering_connections"][0].clone();
+        (connection["state"] == "INVALID_SPECIFICATION").then_some(connection)
+    })
+    .await;
+    let message = invalid["state_info"]["message"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    for hint in ["peer/action", "permission", "role", "service principal"] {
+        assert!(!message.contains(hint), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn a_gateway_timeout_hides_a_write_that_was_applied() {
+    let test = start_instant().await;
+    let token = test.admin_token("graph").await;
+    test.sim.set_faults(Faults {
+        fail_nth_write: Some(1),
+        fail_mode: cloud_sim::FailMode::GatewayTimeout,
+        ..Faults::default()
+    });
+    let answer = test
+        .graph(
+            Method::POST,
+            "/applications",
+            &token,
+            Some(json!({"displayName": "behind-a-gateway"})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::GATEWAY_TIMEOUT);
+    let applied = test.sim.with_world(|world| {
+        world
+            .applications
+            .iter()
+            .any(|app| app.display_name == "behind-a-gateway")
+    });
+    assert!(
+        applied,
+        "the write happened although the answer says it timed out"
+    );
+}
