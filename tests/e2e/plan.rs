@@ -222,21 +222,21 @@ async fn a_plan_of_a_run_that_would_fail_says_why_and_a_recreate_plan_lists_dele
     let harness = steady_harness().await;
     harness.prepare_tenant().run().await.assert_success();
     harness.request_peering().run().await.assert_success();
-    harness.sim.with_world(|world| {
-        for connection in world
-            .aiven_projects
-            .iter_mut()
-            .flat_map(|project| &mut project.vpcs)
-            .flat_map(|vpc| &mut vpc.peering_connections)
-        {
-            connection.state = "INVALID_SPECIFICATION".to_string();
-            connection.state_info = serde_json::json!({
-                "message": "The peer network range overlaps with the project VPC network",
-                "type": "invalid-specification",
-            });
-        }
+    harness.with_live_connections(|connection| {
+        connection.state = "INVALID_SPECIFICATION".to_string();
+        connection.state_info = serde_json::json!({
+            "message": "The peer network range overlaps with the project VPC network",
+            "type": "invalid-specification",
+        });
     });
-    let run = plan(&harness, harness.request_peering(), 1).await;
+    // Past the grant grace: within it, an INVALID_SPECIFICATION right after the Aiven app's
+    // assignment is taken for role propagation and re-created without --recreate.
+    let run = plan(
+        &harness,
+        harness.request_peering().args(["--grant-grace", "1ms"]),
+        1,
+    )
+    .await;
     assert!(
         run.stderr.contains("the real run would fail"),
         "{}",

@@ -101,16 +101,7 @@ async fn accept_peering_checks_aivens_side_and_names_the_phase_to_run_first() {
     );
     harness.request_peering().run().await.assert_success();
     let connection_state = |state: &'static str| {
-        harness.sim.with_world(|world| {
-            for connection in world
-                .aiven_projects
-                .iter_mut()
-                .flat_map(|project| &mut project.vpcs)
-                .flat_map(|vpc| &mut vpc.peering_connections)
-            {
-                connection.state = state.to_string();
-            }
-        })
+        harness.with_live_connections(|connection| connection.state = state.to_string())
     };
     connection_state("APPROVED");
     let run = fails_before_writing(
