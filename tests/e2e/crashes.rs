@@ -7,6 +7,7 @@
 //! route), so a write added to a phase is crashed without anyone editing this file.
 
 use crate::procedure::Mode;
+use api_core::env_vars;
 use cloud_sim::{Delays, Faults, HeldWrite, RequestRecord, SimConfig, WriteSelector};
 use std::collections::BTreeMap;
 use tests::{Harness, Phase, WorldSummary};
@@ -19,6 +20,8 @@ enum Step {
     Accept,
     /// `up`, the whole procedure in one process.
     Up,
+    /// teardown after the whole procedure.
+    Teardown,
 }
 
 /// What the world looks like before the crashed phase runs.
@@ -113,6 +116,18 @@ const SCENARIOS: &[Scenario] = &[
         setup: Setup::LeftoverPassword,
         step: Step::Accept,
     },
+    Scenario {
+        name: "teardown",
+        mode: Mode::Ephemeral,
+        setup: Setup::Earlier,
+        step: Step::Teardown,
+    },
+    Scenario {
+        name: "teardown of a procedure that stored the password in GitHub",
+        mode: Mode::Stored,
+        setup: Setup::Earlier,
+        step: Step::Teardown,
+    },
 ];
 
 /// No delays: a clean run makes exactly the same writes every time, so the Nth write of a
@@ -134,11 +149,18 @@ impl Scenario {
             (Step::Request, _) => harness.request_peering(),
             (Step::Accept, _) => self.mode.accept(harness),
             (Step::Up, _) => harness.up(),
+            // The GitHub token deletes the secret prepare-tenant stored (stored mode).
+            (Step::Teardown, _) => harness
+                .teardown()
+                .env(env_vars::GITHUB_TOKEN, harness.ready().github_token.clone()),
         }
     }
 
     async fn set_up(&self, harness: &Harness) {
         match self.setup {
+            Setup::Earlier if self.step == Step::Teardown => {
+                self.mode.run_procedure(harness).await;
+            }
             Setup::Earlier => {
                 if self.step != Step::Prepare && self.step != Step::Up {
                     self.mode.prepare(harness).run().await.assert_success();
@@ -187,6 +209,15 @@ impl Scenario {
 
     /// Runs what is left of the procedure after the crashed phase (itself included).
     async fn finish(&self, harness: &Harness) {
+        if self.step == Step::Teardown {
+            let run = self.phase(harness).run().await;
+            assert_eq!(
+                run.code, 0,
+                "{}: a re-run failed\n--- stdout\n{}\n--- stderr\n{}",
+                self.name, run.stdout, run.stderr
+            );
+            return;
+        }
         let mut rest = Vec::new();
         if self.step == Step::Up {
             // A re-run of `up` continues where the killed one stopped.
@@ -287,20 +318,23 @@ async fn clean_run(scenario: &Scenario) -> (Vec<WriteSelector>, WorldSummary) {
 
 /// Kills the scenario's phase while `write` is held, applies or drops the write, re-runs, and
 /// compares the end state with the clean run's.
-async fn crash_at(scenario: &Scenario, write: &WriteSelector, apply: bool, clean: &WorldSummary) {
-    let fate = if apply { "applied" } else { "lost" };
-    let case = format!("{}: killed at {write}, the write {fate}", scenario.name);
-    let harness = Harness::start_with(steady()).await;
-    scenario.set_up(&harness).await;
+/// Runs the scenario's phase until `write` is held, kills it, and applies or drops the write.
+async fn kill_at(
+    harness: &Harness,
+    scenario: &Scenario,
+    write: &WriteSelector,
+    apply: bool,
+    case: &str,
+) -> HeldWrite {
     let mut write = write.clone();
     write.route = write
         .route
-        .map(|route| route.replace(AIVEN_VNET_NAME, &aiven_vnet_name(&harness)));
+        .map(|route| route.replace(AIVEN_VNET_NAME, &aiven_vnet_name(harness)));
     harness.sim.set_faults(Faults {
         hold_write: Some(write.clone()),
         ..Faults::default()
     });
-    let mut running = scenario.phase(&harness).spawn();
+    let mut running = scenario.phase(harness).spawn();
     let held = tokio::select! {
         held = harness.sim.held_write() => Some(held),
         _ = running.exited() => None,
@@ -341,6 +375,15 @@ async fn crash_at(scenario: &Scenario, write: &WriteSelector, apply: bool, clean
         logged,
         "{case}: the request log records the held write as {fault}"
     );
+    held
+}
+
+async fn crash_at(scenario: &Scenario, write: &WriteSelector, apply: bool, clean: &WorldSummary) {
+    let fate = if apply { "applied" } else { "lost" };
+    let case = format!("{}: killed at {write}, the write {fate}", scenario.name);
+    let harness = Harness::start_with(steady()).await;
+    scenario.set_up(&harness).await;
+    let held = kill_at(&harness, scenario, write, apply, &case).await;
     scenario.finish(&harness).await;
     let mut summary = harness.summary();
     if summary != *clean && killed_runs_password_is_left(&summary, clean) {
@@ -453,6 +496,50 @@ async fn up_converges_after_a_kill_at_any_write() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn teardown_converges_after_a_kill_at_any_write() {
+    crash_scenarios(Step::Teardown, &[Mode::Ephemeral, Mode::Stored]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn accept_peering_converges_after_a_kill_at_any_write() {
     crash_scenarios(Step::Accept, &Mode::ALL).await;
+}
+
+/// Write-ahead records: prepare-tenant killed at any write (the write lost) has recorded
+/// everything it created before in the state file, so teardown, run instead of a re-run,
+/// leaves the tenant as it was before.
+#[tokio::test(flavor = "multi_thread")]
+async fn teardown_after_prepare_tenant_was_killed_at_any_write_removes_what_it_made() {
+    let scenario = SCENARIOS
+        .iter()
+        .find(|scenario| scenario.name == "prepare-tenant")
+        .expect("the prepare-tenant scenario");
+    let (writes, _) = clean_run(scenario).await;
+    for write in &writes {
+        let case = format!("killed at {write}, the write lost, then teardown");
+        let harness = Harness::start_with(steady()).await;
+        let untouched = harness.summary();
+        kill_at(&harness, scenario, write, false, &case).await;
+        // The VNet flags too: a run killed before its first record left no state file.
+        let ready = harness.ready().clone();
+        let run = harness
+            .teardown()
+            .args([
+                "--subscription-id",
+                &ready.subscription_id,
+                "--resource-group",
+                &ready.resource_group,
+                "--vnet-name",
+                &ready.vnet_name,
+            ])
+            .run()
+            .await;
+        assert_eq!(run.code, 0, "{case}: teardown failed\n{}", run.stderr);
+        assert_eq!(
+            harness.summary(),
+            untouched,
+            "{case}: teardown left something the killed run made"
+        );
+        harness.assert_no_secret_leaked();
+    }
 }

@@ -417,6 +417,17 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
                 .with_live_connections(|connection| connection.state = "REJECTED_BY_PEER".into());
             (harness.await_active().run().await, 1)
         }
+        Code::AivenGrantMissing => {
+            harness.prepare_tenant().run().await.assert_success();
+            take_aivens_grant(harness);
+            (harness.request_peering().run().await, 1)
+        }
+        Code::ConnectionNotReady => {
+            harness.prepare_tenant().run().await.assert_success();
+            harness.request_peering().run().await.assert_success();
+            harness.with_live_connections(|connection| connection.state = "APPROVED".into());
+            (harness.accept_peering().run().await, 1)
+        }
         Code::ConnectionMissing => {
             harness.prepare_tenant().run().await.assert_success();
             (
@@ -434,6 +445,16 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
             )
         }
     }
+}
+
+/// Removes the role assignment prepare-tenant gave Aiven's service principal on the VNet.
+pub fn take_aivens_grant(harness: &Harness) {
+    let aiven_sp = state(harness)["aiven_sp_id"].as_str().unwrap().to_string();
+    harness.sim.with_world(|world| {
+        world
+            .role_assignments
+            .retain(|assignment| !assignment.principal_id.eq_ignore_ascii_case(&aiven_sp));
+    });
 }
 
 /// Provokes each code, checks the exit code and the printed entry, and snapshots the message.
@@ -481,6 +502,7 @@ const AZURE: &[Code] = &[
     Code::FederatedCredentialLimit,
     Code::RoleWriteDenied,
     Code::RoleLacksActions,
+    Code::AivenGrantMissing,
     Code::RoleWider,
     Code::RoleNotVisible,
 ];
@@ -499,6 +521,7 @@ const AIVEN: &[Code] = &[
     Code::InvalidSpecification,
     Code::ConnectionFailed,
     Code::ConnectionMissing,
+    Code::ConnectionNotReady,
 ];
 
 #[test]

@@ -10,6 +10,8 @@ mod errors;
 mod failures;
 mod github_actions;
 mod gitlab;
+mod plan;
+mod preflight;
 mod procedure;
 mod retries;
 mod seed_replay;

@@ -100,7 +100,8 @@ impl Mode {
 }
 
 /// The phase without the admin identity in its environment.
-fn without_admin(phase: Phase<'_>) -> Phase<'_> {
+/// A phase run without the admin identity in its environment.
+pub fn without_admin(phase: Phase<'_>) -> Phase<'_> {
     phase
         .env_remove(env_vars::AZURE_TENANT_ID)
         .env_remove(env_vars::AZURE_CLIENT_ID)

@@ -274,3 +274,72 @@ async fn teardown_interrupted_at_any_write_finishes_when_re_run() {
         }
     }
 }
+
+/// The GitHub secret `prepare-tenant --store-secret-in` wrote, if it is there.
+fn stored_secret(harness: &Harness) -> Option<String> {
+    let ready = harness.ready();
+    harness.sim.github_secret(
+        &ready.github_repository,
+        Some("production"),
+        api_core::env_vars::AIVEN_PEERING_APP_SECRET,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn teardown_deletes_the_github_secret_only_when_the_tool_created_it() {
+    let harness = Harness::start().await;
+    let github_token = harness.ready().github_token.clone();
+    crate::procedure::Mode::Stored.run_procedure(&harness).await;
+    assert!(stored_secret(&harness).is_some());
+    let plan = harness.teardown().arg("--plan").run().await;
+    plan.assert_success();
+    assert!(plan.stdout.contains("GitHub secret"), "{}", plan.stdout);
+    // Without a GitHub token the secret cannot go: teardown says which token it needs.
+    let writes = harness.write_count();
+    let run = harness.teardown().run().await;
+    run.assert_code(2);
+    assert!(run.stderr.contains("GITHUB_TOKEN"), "{}", run.stderr);
+    assert_eq!(
+        harness.writes_since(writes),
+        Vec::<String>::new(),
+        "bad input changes nothing"
+    );
+    assert!(stored_secret(&harness).is_some());
+    harness
+        .teardown()
+        .env(api_core::env_vars::GITHUB_TOKEN, github_token.clone())
+        .run()
+        .await
+        .assert_success();
+    assert_eq!(
+        stored_secret(&harness),
+        None,
+        "teardown deleted the secret it made"
+    );
+
+    // A secret that existed before prepare-tenant ran is not the tool's: a procedure with a
+    // new state file finds the secret (made by the first one) and teardown leaves it.
+    crate::procedure::Mode::Stored.run_procedure(&harness).await;
+    std::fs::rename(harness.state_file(), harness.path("first-state.json")).unwrap();
+    crate::procedure::Mode::Stored
+        .prepare(&harness)
+        .run()
+        .await
+        .assert_success();
+    let state = std::fs::read_to_string(harness.state_file()).unwrap();
+    assert!(
+        !state.contains("github-secret"),
+        "the new state file does not claim the secret: {state}"
+    );
+    harness
+        .teardown()
+        .env(api_core::env_vars::GITHUB_TOKEN, github_token)
+        .run()
+        .await
+        .assert_success();
+    assert!(
+        stored_secret(&harness).is_some(),
+        "a secret the run found stays"
+    );
+    harness.assert_no_secret_leaked();
+}

@@ -117,6 +117,8 @@ pub const PEERING_ACCEPT_TIMEOUT: &str = "PEERING_ACCEPT_TIMEOUT";
 pub const PEERING_AWAIT_TIMEOUT: &str = "PEERING_AWAIT_TIMEOUT";
 pub const PEERING_KEEP_APP: &str = "PEERING_KEEP_APP";
 pub const PEERING_TEARDOWN_TIMEOUT: &str = "PEERING_TEARDOWN_TIMEOUT";
+/// `--plan`: print the changes a phase would make and change nothing.
+pub const PEERING_PLAN: &str = "PEERING_PLAN";
 
 /// The default name of the GitHub Actions secret that `prepare-tenant --store-secret-in` writes
 /// the app's password to; workflows pass it to the job as [`PEERING_USER_APP_SECRET`].

@@ -131,6 +131,37 @@ pub struct Permission {
     pub not_data_actions: Vec<String>,
 }
 
+/// Whether a set of permission blocks allows an action (wildcards `*` as ARM matches them, `notActions`
+/// subtracted within their own block).
+pub fn permits(permissions: &[Permission], action: &str) -> bool {
+    permissions.iter().any(|permission| {
+        let matches = |pattern: &String| wildcard_matches(pattern, action);
+        permission.actions.iter().any(matches) && !permission.not_actions.iter().any(matches)
+    })
+}
+
+/// Case-insensitive match of an action against a pattern in which `*` matches any text.
+fn wildcard_matches(pattern: &str, action: &str) -> bool {
+    let (pattern, action) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = action.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    for (index, part) in parts.iter().enumerate() {
+        let last = index + 1 == parts.len();
+        if last {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct RoleAssignment {
     pub id: String,
@@ -536,6 +567,18 @@ impl Arm {
         self.list(url).await
     }
 
+    /// The caller's own effective permissions at a resource group or resource (one entry per
+    /// permission block of each role assigned to it there or above).
+    pub async fn permissions_at(&self, scope: &str) -> Result<Vec<Permission>, AzureError> {
+        let url = self.url(
+            &format!("{scope}/providers/Microsoft.Authorization/permissions"),
+            api_version::AUTHORIZATION,
+            &[],
+        )?;
+        // Paged like every ARM list.
+        self.list(url).await
+    }
+
     /// Deletes a role assignment or a role definition by its resource id; one already gone is
     /// not an error (ARM answers 204 for it).
     pub async fn delete_authorization_object(&self, id: &str) -> Result<(), AzureError> {
@@ -558,4 +601,39 @@ fn operation_url(response: &reqwest::Response) -> Option<Url> {
         .or_else(|| headers.get(reqwest::header::LOCATION))
         .and_then(|value| value.to_str().ok())
         .and_then(|value| Url::parse(value).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(actions: &[&str], not_actions: &[&str]) -> Permission {
+        Permission {
+            actions: actions.iter().map(|action| action.to_string()).collect(),
+            not_actions: not_actions
+                .iter()
+                .map(|action| action.to_string())
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn permits_matches_wildcards_and_subtracts_not_actions() {
+        let write = "Microsoft.Authorization/roleAssignments/write";
+        let check = |blocks: &[Permission]| permits(blocks, write);
+        assert!(check(&[block(&["*"], &[])]));
+        assert!(check(&[block(&["Microsoft.Authorization/*"], &[])]));
+        assert!(check(&[block(&["microsoft.authorization/*/WRITE"], &[])]));
+        assert!(!check(&[block(&["*/read"], &[])]));
+        assert!(!check(&[block(&["Microsoft.Network/*"], &[])]));
+        // Contributor: everything but Microsoft.Authorization writes.
+        let contributor = block(&["*"], &["Microsoft.Authorization/*/Write"]);
+        assert!(!check(std::slice::from_ref(&contributor)));
+        // Another role's block still grants it.
+        assert!(check(&[contributor, block(&[write], &[])]));
+        assert!(!check(&[]));
+        assert!(!permits(&[block(&["a*b*b"], &[])], "ab"));
+        assert!(permits(&[block(&["a*b*b"], &[])], "abxb"));
+    }
 }

@@ -81,6 +81,20 @@ impl SecretTarget {
     }
 }
 
+impl SecretTarget {
+    /// The text [`SecretTarget::parse`] reads back: `owner/repo` or `owner/repo:environment`.
+    pub fn spec(&self) -> String {
+        match self {
+            Self::Repository { owner, repo } => format!("{owner}/{repo}"),
+            Self::Environment {
+                owner,
+                repo,
+                environment,
+            } => format!("{owner}/{repo}:{environment}"),
+        }
+    }
+}
+
 impl std::fmt::Display for SecretTarget {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -229,6 +243,33 @@ impl GitHub {
             });
         }
         Ok(())
+    }
+}
+
+impl GitHub {
+    /// Deletes a secret; one already gone is not an error.
+    pub async fn delete_secret(
+        &self,
+        target: &SecretTarget,
+        name: &str,
+    ) -> Result<(), GitHubError> {
+        let route = format!("{}/{name}", self.secrets_route(target).await?);
+        let response = self
+            .crab
+            ._delete(route, None::<&()>)
+            .await
+            .map_err(|error| classify(target, format!("deleting secret {name}"), error))?;
+        match response.status().as_u16() {
+            200..300 | 404 => Ok(()),
+            403 => Err(GitHubError::SecretsForbidden {
+                target: target.to_string(),
+                message: "DELETE answered 403".into(),
+            }),
+            status => Err(GitHubError::Api {
+                what: format!("deleting secret {name}"),
+                message: format!("status {status}"),
+            }),
+        }
     }
 }
 

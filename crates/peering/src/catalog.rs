@@ -107,6 +107,12 @@ catalog! {
     ConnectionMissing => "AZP-AIVEN-CONNECTION-MISSING", "there is no Aiven connection for the VNet",
         cause: "The project VPC has no live peering connection to this VNet: request-peering has not run, or the connection was deleted.",
         fix: "Run request-peering.";
+    AivenGrantMissing => "AZP-ARM-AIVEN-GRANT-MISSING", "Aiven's service principal holds no peer/action on the VNet",
+        cause: "Aiven peers its VNet with yours as its app's service principal in your tenant; without a role assignment at or above the VNet whose role grants Microsoft.Network/virtualNetworks/peer/action, Aiven answers INVALID_SPECIFICATION minutes later.",
+        fix: "Run prepare-tenant (it creates the service principal, the peer/action role and its assignment), then re-run request-peering.";
+    ConnectionNotReady => "AZP-AIVEN-CONNECTION-NOT-READY", "Aiven's side of the peering is not ready",
+        cause: "accept-peering needs Aiven's connection in PENDING_PEER (or ACTIVE): only then has Aiven created its VNet, its tenant's service principal for your app and the grant your peering needs.",
+        fix: "Run request-peering (it waits for PENDING_PEER), then accept-peering.";
 }
 
 impl Code {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod input;
 pub mod oidc;
 pub mod phases;
+pub mod plan;
 pub mod registry;
 pub mod report;
 pub mod state;

@@ -46,6 +46,30 @@ impl Change {
             Self::Missing => "missing",
         }
     }
+
+    /// How a plan names it: what the real run would do.
+    pub fn plan_label(self) -> &'static str {
+        match self {
+            Self::Created => "create",
+            Self::AlreadyPresent => "reuse",
+            Self::Changed => "update",
+            Self::Removed => "delete",
+            Self::Waited => "wait",
+            Self::Missing => "missing",
+        }
+    }
+
+    /// Whether the change is a write (what a plan is about).
+    pub fn writes(self) -> bool {
+        matches!(self, Self::Created | Self::Changed | Self::Removed)
+    }
+}
+
+/// How `--plan` prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +95,12 @@ pub struct Report {
     pub exit_code: u8,
     /// What to do next, when the phase knows (status).
     pub next_step: Option<String>,
+    /// `--plan`: the phase only reads; its resources are what the real run would do to them,
+    /// with the scope (or the id of what exists) as their id.
+    pub plan: Option<PlanFormat>,
+    /// The state file each created object is recorded in as soon as it exists (write-ahead),
+    /// with the outputs known so far, so a run killed mid-way leaves what teardown needs.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Report {
@@ -83,7 +113,26 @@ impl Report {
             read_only: false,
             exit_code: 0,
             next_step: None,
+            plan: None,
+            state_file: None,
         }
+    }
+
+    /// Whether this is a `--plan` run: no write request may be made.
+    pub fn planning(&self) -> bool {
+        self.plan.is_some()
+    }
+
+    /// `--plan`: the change the real run would make to one resource (`scope` says where; an
+    /// existing object's id says which).
+    pub fn would(&mut self, kind: &str, name: &str, scope: &str, change: Change) {
+        tracing::info!("plan: {} {kind} {name} ({scope})", change.plan_label());
+        self.resources.push(Resource {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            id: scope.to_string(),
+            change,
+        });
     }
 
     /// Records that this tool created (or, by its deterministic identity, owns) an object.
@@ -94,11 +143,46 @@ impl Report {
         }
         if !self.created.iter().any(|known| known.same_as(&record)) {
             self.created.push(record);
+            self.record_ahead();
+        }
+    }
+
+    /// Writes the records and outputs so far into the state file at once. A failure here is
+    /// not the phase's: the state file is written again at the end.
+    fn record_ahead(&self) {
+        let Some(path) = self.state_file.as_ref().filter(|_| !self.planning()) else {
+            return;
+        };
+        let saved = StateFile::load(path)
+            .map_err(|error| std::io::Error::other(error.to_string()))
+            .and_then(|mut state| {
+                state.outputs.merge(&self.outputs);
+                for record in &self.created {
+                    state.record(record.clone());
+                }
+                state.save(path)
+            });
+        if let Err(error) = saved {
+            tracing::warn!(
+                "cannot record what was created in {} yet: {error}",
+                path.display()
+            );
         }
     }
 
     /// Takes in what a part of this phase run concurrently learned and made, after what this
     /// report holds (parts are absorbed in a fixed order, so the report reads the same each run).
+    /// A report for one of several concurrent parts of this phase: the same phase, plan and
+    /// state file (so each part's records are written ahead as they are made), absorbed back
+    /// into this one with [`Report::absorb`].
+    pub fn part(&self) -> Report {
+        let mut part = Report::new(self.phase);
+        part.plan = self.plan;
+        part.state_file = self.state_file.clone();
+        part.read_only = self.read_only;
+        part
+    }
+
     pub fn absorb(&mut self, part: Report) {
         self.outputs.merge(&part.outputs);
         self.resources.extend(part.resources);
@@ -111,6 +195,9 @@ impl Report {
 
     /// Records a resource and logs it in the "what it found, created or reused" style.
     pub fn resource(&mut self, kind: &str, name: &str, id: &str, change: Change) {
+        if self.planning() {
+            return self.would(kind, name, id, change);
+        }
         match change {
             Change::AlreadyPresent => tracing::info!("{kind} {name} already exists ({id})"),
             Change::Created => tracing::info!("created {kind} {name} ({id})"),
@@ -129,17 +216,27 @@ impl Report {
 
     /// The Markdown table for `$GITHUB_STEP_SUMMARY`, and the failure if there was one.
     pub fn summary_markdown(&self, failure: Option<&Failure>) -> String {
-        let mut text = format!(
-            "### {}\n\n| resource | name | result | id |\n|---|---|---|---|\n",
-            self.phase
-        );
+        let mut text = match self.planning() {
+            false => format!(
+                "### {}\n\n| resource | name | result | id |\n|---|---|---|---|\n",
+                self.phase
+            ),
+            true => format!(
+                "### {} --plan (nothing was changed)\n\n| resource | name | would | scope or id |\n|---|---|---|---|\n",
+                self.phase
+            ),
+        };
         for resource in &self.resources {
+            let change = match self.planning() {
+                false => resource.change.label(),
+                true => resource.change.plan_label(),
+            };
             let _ = writeln!(
                 text,
                 "| {} | {} | {} | `{}` |",
                 resource.kind,
                 escape_cell(&resource.name),
-                resource.change.label(),
+                change,
                 escape_cell(&resource.id)
             );
         }
@@ -153,11 +250,11 @@ impl Report {
                 .as_deref()
                 .map(|code| format!(" `{code}`"))
                 .unwrap_or_default();
-            let _ = writeln!(
-                text,
-                "**Failed**{code}: {}\n",
-                escape_cell(&failure.message)
-            );
+            let failed = match self.planning() {
+                false => "**Failed**",
+                true => "**The run would fail**",
+            };
+            let _ = writeln!(text, "{failed}{code}: {}\n", escape_cell(&failure.message));
         }
         text
     }
@@ -180,6 +277,9 @@ impl Sinks {
     /// Writes the outputs and the summary everywhere they are asked for; after a failure too,
     /// with what the phase learned before it and the error.
     pub fn write(&self, report: &Report, failure: Option<&Failure>) -> Result<(), PhaseError> {
+        if let Some(format) = report.plan {
+            return self.write_plan(report, format, failure);
+        }
         let pairs = report.outputs.pairs();
         let stdout = std::io::stdout();
         let mut stdout = stdout.lock();
@@ -223,7 +323,7 @@ impl Sinks {
     }
 }
 
-fn append(path: &PathBuf, text: &str) -> Result<(), PhaseError> {
+pub(crate) fn append(path: &PathBuf, text: &str) -> Result<(), PhaseError> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -9,6 +9,7 @@ mod metadata;
 mod networks;
 mod operations;
 mod peerings;
+mod permissions;
 mod role_assignments;
 mod role_definitions;
 mod subscriptions;
@@ -428,6 +429,9 @@ fn route(request: &ArmRequest, world: &mut World, target: &Target) -> ArmResult 
                 name: Some(name),
             },
         ) => role_assignments::delete_role_assignment(request, world, scope, name),
+        (Method::GET, Target::Permissions { scope }) => {
+            permissions::list_permissions(request, world, scope)
+        }
         (method, _) => Err(arm_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",

@@ -53,6 +53,10 @@ pub(super) enum Target {
         scope: String,
         name: Option<String>,
     },
+    /// The caller's own permissions at a scope.
+    Permissions {
+        scope: String,
+    },
 }
 
 impl Target {
@@ -62,9 +66,9 @@ impl Target {
             | Target::SubscriptionList
             | Target::Subscription { .. }
             | Target::ResourceGroup { .. } => Provider::Resources,
-            Target::RoleDefinitions { .. } | Target::RoleAssignments { .. } => {
-                Provider::Authorization
-            }
+            Target::RoleDefinitions { .. }
+            | Target::RoleAssignments { .. }
+            | Target::Permissions { .. } => Provider::Authorization,
             _ => Provider::Network,
         }
     }
@@ -96,6 +100,8 @@ pub(super) fn parse_target(segments: &[String]) -> Option<Target> {
             Some(Target::RoleDefinitions { scope, name })
         } else if keyword(kind, "roleAssignments") {
             Some(Target::RoleAssignments { scope, name })
+        } else if keyword(kind, "permissions") && name.is_none() {
+            Some(Target::Permissions { scope })
         } else {
             None
         };

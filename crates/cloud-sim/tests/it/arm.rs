@@ -675,3 +675,70 @@ async fn a_role_assignment_right_after_the_roles_put_finds_no_role() {
         "RoleDefinitionDoesNotExist",
     );
 }
+
+#[tokio::test]
+async fn permissions_list_the_callers_own_roles_at_or_above_the_scope() {
+    let test = start_instant().await;
+    let ready = test.ready().clone();
+    let arm_token = test.admin_token("arm").await;
+    let graph_token = test.admin_token("graph").await;
+    let permissions_of = |token: String| {
+        let url = format!(
+            "{}/providers/Microsoft.Authorization/permissions?{AUTHORIZATION}",
+            ready.vnet_id
+        );
+        let test = &test;
+        async move {
+            let answer = test.arm(Method::GET, &url, &token, None).await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            answer.body["value"].as_array().unwrap().clone()
+        }
+    };
+    // The admin is Owner of the subscription: `*` reaches the VNet.
+    let admin = permissions_of(arm_token.clone()).await;
+    assert!(
+        admin.iter().any(|entry| entry["actions"] == json!(["*"])),
+        "{admin:?}"
+    );
+    assert!(admin.iter().all(|entry| entry["notActions"].is_array()
+        && entry["dataActions"].is_array()
+        && entry["notDataActions"].is_array()));
+
+    // A new app has no role anywhere: an empty list, not an error.
+    let (app_id, _, principal_id, secret) = test.create_user_application(&graph_token).await;
+    let app_token = || async {
+        let answer = test
+            .secret_token(
+                &ready.user_tenant_id,
+                &app_id,
+                &secret,
+                &ready.resource_manager,
+            )
+            .await;
+        answer.body["access_token"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        permissions_of(app_token().await).await,
+        Vec::<serde_json::Value>::new()
+    );
+    let assigned = test
+        .assign_role(
+            &arm_token,
+            &ready.vnet_id,
+            cloud_sim::NETWORK_CONTRIBUTOR_ROLE_ID,
+            &principal_id,
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.body);
+    let app = permissions_of(app_token().await).await;
+    assert_eq!(app.len(), 1, "{app:?}");
+    assert!(
+        app[0]["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Microsoft.Network/*")),
+        "{app:?}"
+    );
+    // Only the caller's own: the app does not see the admin's Owner role.
+    assert!(!app.iter().any(|entry| entry["actions"] == json!(["*"])));
+}

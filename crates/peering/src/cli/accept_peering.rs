@@ -2,7 +2,7 @@
 //! credential (a secret or the CI's OIDC token) is taken from the environment only in `execute`.
 
 use super::PhaseCli;
-use super::common::{self, Common, VnetArgs};
+use super::common::{self, Common, PlanArgs, VnetArgs};
 use crate::context::{self, Context};
 use crate::error::{InputError, PhaseError};
 use crate::input;
@@ -72,6 +72,8 @@ pub struct Args {
     )]
     pub timeout: String,
     #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -81,6 +83,10 @@ impl PhaseCli for Args {
 
     fn common(&self) -> &Common {
         &self.common
+    }
+
+    fn plan_args(&self) -> Option<&PlanArgs> {
+        Some(&self.plan)
     }
 
     fn request(&self, state: &Outputs) -> Result<AcceptPeering, InputError> {
@@ -136,6 +142,8 @@ impl PhaseCli for Args {
             )?,
             aiven_vnet,
             peering_name,
+            aiven_connection: common::optional(&None, &state.aiven_project)
+                .zip(common::optional(&None, &state.aiven_project_vpc_id)),
             credential,
             timeout: input::duration("--timeout", &self.timeout)?,
             pacing: self.common.pacing(None)?,
@@ -152,6 +160,14 @@ impl PhaseCli for Args {
         report: &mut Report,
     ) -> Result<(), PhaseError> {
         let context = Context::from_env(common.cloud()?)?;
+        // With the Aiven token at hand, Aiven's side is checked before anything is written.
+        if let (Some((project, vpc_id)), Ok(token)) =
+            (&request.aiven_connection, context::aiven_token())
+        {
+            let aiven = context.aiven(token);
+            crate::phases::preflight::aiven_side_ready(&aiven, project, vpc_id, &request.vnet)
+                .await?;
+        }
         let app_credential = match &request.credential {
             CredentialMode::Ephemeral { .. } => AppCredential::Minted,
             CredentialMode::Federated => AppCredential::Federated(std::sync::Arc::new(

@@ -1,7 +1,7 @@
 //! `await-active`'s flags and their conversion into an [`AwaitActive`] request.
 
 use super::PhaseCli;
-use super::common::{self, Common, VnetArgs};
+use super::common::{self, Common, PlanArgs, VnetArgs};
 use crate::context::{self, Context};
 use crate::error::{InputError, PhaseError};
 use crate::input;
@@ -41,6 +41,8 @@ pub struct Args {
     )]
     pub poll_interval: String,
     #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -50,6 +52,10 @@ impl PhaseCli for Args {
 
     fn common(&self) -> &Common {
         &self.common
+    }
+
+    fn plan_args(&self) -> Option<&PlanArgs> {
+        Some(&self.plan)
     }
 
     fn request(&self, state: &Outputs) -> Result<AwaitActive, InputError> {

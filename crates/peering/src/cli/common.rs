@@ -41,6 +41,17 @@ pub struct Common {
     pub explain: Option<String>,
 }
 
+/// `--plan`, on the procedure phases and teardown.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PlanArgs {
+    /// Only read: print the changes this phase would make (create, update, reuse or delete, each with its name and scope), make no write request, and exit 0 (or 1 when the run would fail, saying why).
+    #[arg(long, env = env_vars::PEERING_PLAN)]
+    pub plan: bool,
+    /// Print the plan as JSON instead of a table (implies --plan).
+    #[arg(long = "plan-json")]
+    pub plan_json: bool,
+}
+
 /// The user's VNet, named by its parts or by its resource id.
 #[derive(Debug, Clone, Args)]
 pub struct VnetArgs {
@@ -66,10 +77,17 @@ pub fn pick(
     variable: &str,
 ) -> Result<String, InputError> {
     optional(flag_value, state_value).ok_or_else(|| {
+        // A value an earlier phase learns names that phase, so the message says what to run.
+        let output = flag.trim_start_matches('-').replace('-', "_");
+        let producer = OUTPUTS
+            .iter()
+            .find(|spec| spec.name == output)
+            .map(|spec| format!(" ({} writes it: run {} first)", spec.phase, spec.phase))
+            .unwrap_or_default();
         InputError::new(
             flag,
             format!(
-                "missing: give {flag}, set {variable}, or pass --state with the previous phase's state file"
+                "missing: give {flag}, set {variable}, or pass --state with the previous phase's state file{producer}"
             ),
         )
     })

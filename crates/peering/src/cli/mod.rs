@@ -19,7 +19,7 @@ use crate::registry::{PHASES, Phase};
 use crate::report::Report;
 use crate::state::Outputs;
 use api_core::env_vars;
-use common::Common;
+use common::{Common, PlanArgs};
 use std::ffi::OsString;
 use std::future::Future;
 use std::process::ExitCode;
@@ -31,6 +31,11 @@ pub trait PhaseCli: clap::Parser {
     type Request;
 
     fn common(&self) -> &Common;
+
+    /// `--plan`, on the phases that have it.
+    fn plan_args(&self) -> Option<&PlanArgs> {
+        None
+    }
 
     /// Flags (already merged with their environment fallbacks) and the state file → the
     /// request. Pure: no network, no clients, no tokens; every input error is found here.
@@ -64,13 +69,46 @@ pub fn main_of<C: PhaseCli>(arguments: Vec<OsString>) -> ExitCode {
     }
     let common = args.common();
     let mut report = Report::new(C::PHASE);
+    report.plan = args
+        .plan_args()
+        .filter(|plan| plan.plan || plan.plan_json)
+        .map(|plan| match plan.plan_json {
+            true => crate::report::PlanFormat::Json,
+            false => crate::report::PlanFormat::Table,
+        });
+    let planning = report.planning();
+    if !planning {
+        report.state_file = common.state.clone();
+    }
     let result = run(C::PHASE, async {
         let state = common.load_state()?;
-        let request = args.request(&state)?;
+        let request = args.request(&state).map_err(|error| match planning {
+            true => plan_needs_an_earlier_phase(C::PHASE, error),
+            false => PhaseError::from(error),
+        })?;
         api_core::http::set_deadline(std::time::Instant::now() + C::patience(&request));
         C::execute(request, common, &mut report).await
     });
     finish(common, &report, result)
+}
+
+/// `--plan` of a phase whose input an earlier phase has not produced yet: the plan cannot go
+/// past that point, and says which phase to run (or plan) first. Exit 1, not 2: the input is
+/// not wrong, it just does not exist yet.
+fn plan_needs_an_earlier_phase(phase: Phase, error: InputError) -> PhaseError {
+    let flag = error.input.trim_start_matches('-').replace('-', "_");
+    let earlier = crate::state::OUTPUTS
+        .iter()
+        .find(|output| output.name == flag || output.name == format!("user_{flag}"))
+        .map(|output| output.phase)
+        .filter(|earlier| *earlier != phase);
+    match earlier {
+        Some(earlier) if error.reason.starts_with("missing") => PhaseError::failed(format!(
+            "cannot plan {phase} yet: {} is not known until {earlier} has run ({}); run {earlier} first (`{earlier} --plan` shows what it would make)",
+            error.input, error.reason
+        )),
+        _ => PhaseError::from(error),
+    }
 }
 
 /// The main of a single-phase executable.
@@ -252,6 +290,9 @@ fn finish(common: &Common, report: &Report, result: Result<(), PhaseError>) -> E
         Ok(()) => ExitCode::from(report.exit_code),
         Err(error) => {
             let message = error.chain();
+            if report.planning() {
+                eprint!("the real run would fail: ");
+            }
             eprint!("{}", failure_text(phase, &error));
             if github {
                 let code = error
@@ -267,7 +308,11 @@ fn finish(common: &Common, report: &Report, result: Result<(), PhaseError>) -> E
                         .replace('\n', "%0A")
                 );
             }
-            error.exit_code()
+            match report.planning() && error.exit_number() != crate::error::exit::INVALID_INPUT {
+                // A plan that knows the run would fail says so with 1, whatever the failure.
+                true => ExitCode::from(crate::error::exit::FAILED),
+                false => error.exit_code(),
+            }
         }
     }
 }

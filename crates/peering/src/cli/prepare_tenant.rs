@@ -1,7 +1,7 @@
 //! `prepare-tenant`'s flags and their conversion into a [`PrepareTenant`] request.
 
 use super::PhaseCli;
-use super::common::{self, Common, VnetArgs};
+use super::common::{self, Common, PlanArgs, VnetArgs};
 use crate::context::{self, Context};
 use crate::error::{InputError, PhaseError};
 use crate::input;
@@ -116,6 +116,8 @@ pub struct Args {
     )]
     pub rotate_before: String,
     #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -189,6 +191,10 @@ impl PhaseCli for Args {
 
     fn common(&self) -> &Common {
         &self.common
+    }
+
+    fn plan_args(&self) -> Option<&PlanArgs> {
+        Some(&self.plan)
     }
 
     fn request(&self, state: &Outputs) -> Result<PrepareTenant, InputError> {

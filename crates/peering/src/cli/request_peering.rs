@@ -1,15 +1,16 @@
 //! `request-peering`'s flags and their conversion into a [`RequestPeering`] request.
 
 use super::PhaseCli;
-use super::common::{self, Common, VnetArgs};
+use super::common::{self, Common, PlanArgs, VnetArgs};
 use crate::context::{self, Context};
 use crate::error::{InputError, PhaseError};
 use crate::input;
-use crate::phases::request_peering::RequestPeering;
+use crate::phases::request_peering::{GrantReader, RequestPeering};
 use crate::registry::Phase;
 use crate::report::Report;
 use crate::state::Outputs;
 use api_core::env_vars;
+use azure_api::{Arm, Graph};
 use clap::Parser;
 
 /// Seed steps 11–12: ask Aiven for the peering connection and wait for Aiven's side (PENDING_PEER).
@@ -67,6 +68,8 @@ pub struct Args {
     )]
     pub poll_interval: String,
     #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -76,6 +79,10 @@ impl PhaseCli for Args {
 
     fn common(&self) -> &Common {
         &self.common
+    }
+
+    fn plan_args(&self) -> Option<&PlanArgs> {
+        Some(&self.plan)
     }
 
     fn request(&self, state: &Outputs) -> Result<RequestPeering, InputError> {
@@ -152,7 +159,23 @@ impl PhaseCli for Args {
     ) -> Result<(), PhaseError> {
         let token = context::aiven_token()?;
         let context = Context::from_env(common.cloud()?)?;
-        crate::phases::request_peering::request_peering(&context.aiven(token), &request, report)
-            .await
+        // With an identity that may read role assignments, Aiven's grant is checked first.
+        let admin = match context::admin_credential_source(&context) {
+            Ok(source) => Some(context.credential(source)?),
+            Err(_) => None,
+        };
+        let clients = admin
+            .as_ref()
+            .map(|admin| (Arm::new(admin.clone()), Graph::new(admin.clone())));
+        let grant_reader = clients
+            .as_ref()
+            .map(|(arm, graph)| GrantReader { arm, graph });
+        crate::phases::request_peering::request_peering(
+            &context.aiven(token),
+            grant_reader,
+            &request,
+            report,
+        )
+        .await
     }
 }

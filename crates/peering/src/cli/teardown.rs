@@ -2,7 +2,7 @@
 //! records this tool created, plus what `--force` names explicitly.
 
 use super::PhaseCli;
-use super::common::{self, Common, VnetArgs};
+use super::common::{self, Common, PlanArgs, VnetArgs};
 use crate::context::{self, Context};
 use crate::error::{InputError, PhaseError};
 use crate::input;
@@ -30,9 +30,8 @@ pub struct Args {
     /// Keep the app registration and its service principal for a later re-peering.
     #[arg(long, env = env_vars::PEERING_KEEP_APP)]
     pub keep_app: bool,
-    /// Print what would be removed and change nothing.
-    #[arg(long)]
-    pub plan: bool,
+    #[command(flatten)]
+    pub plan: PlanArgs,
     /// Also remove an object the state file does not record, named explicitly: connection, peering=NAME, assignment=ID, role=ID, app=OBJECT_ID, sp=OBJECT_ID, aiven-sp=OBJECT_ID.
     #[arg(long, value_name = "WHAT[=NAME]")]
     pub force: Vec<String>,
@@ -136,6 +135,10 @@ impl PhaseCli for Args {
         &self.common
     }
 
+    fn plan_args(&self) -> Option<&PlanArgs> {
+        Some(&self.plan)
+    }
+
     fn request(&self, state: &Outputs) -> Result<Teardown, InputError> {
         let vnet = common::resolve_vnet(&self.vnet, state)?;
         self.common.cloud()?;
@@ -144,7 +147,7 @@ impl PhaseCli for Args {
             records: self.forced(&vnet, state)?,
             vnet,
             keep_app: self.keep_app,
-            plan: self.plan,
+            plan: self.plan.plan || self.plan.plan_json,
             state_file: self.common.state.clone(),
             timeout: input::duration("--timeout", &self.timeout)?,
             poll_interval: input::interval("--poll-interval", &self.poll_interval)?,
@@ -176,6 +179,26 @@ impl PhaseCli for Args {
             true => Some(context.aiven(context::aiven_token()?)),
             false => None,
         };
+        let needs_github = request
+            .records
+            .iter()
+            .any(|record| record.kind == ResourceKind::GitHubSecret);
+        let github = match needs_github && !request.plan {
+            true => {
+                // Asked before anything is removed: bad input changes nothing.
+                let token = env_vars::non_empty(env_vars::PEERING_GITHUB_TOKEN)
+                    .or_else(|| env_vars::non_empty(env_vars::GITHUB_TOKEN))
+                    .map(api_core::Secret::new)
+                    .ok_or_else(|| {
+                        InputError::new(
+                            env_vars::GITHUB_TOKEN,
+                            "deleting the GitHub secret this tool created needs a GitHub token with secrets write permission in PEERING_GITHUB_TOKEN or GITHUB_TOKEN",
+                        )
+                    })?;
+                Some(context.github(&token)?)
+            }
+            false => None,
+        };
         let admin = context.credential(context::admin_credential_source(&context)?)?;
         tracing::info!("signing in as {}", admin.describe());
         let (arm, graph) = (Arm::new(admin.clone()), Graph::new(admin));
@@ -183,6 +206,7 @@ impl PhaseCli for Args {
             arm: &arm,
             graph: &graph,
             aiven: aiven.as_ref(),
+            github: github.as_ref(),
         };
         teardown(&clients, &request, report).await
     }

@@ -13,7 +13,7 @@
 //! that is the earliest safe moment whenever replication ≥ propagation − PENDING_PEER delay
 //! (the realistic and slow profiles: 2 s ≥ 5 s − 3 s), so an overlap would gain nothing there.
 
-use super::common::{Common, VnetArgs};
+use super::common::{Common, PlanArgs, VnetArgs};
 use super::{PhaseCli, accept_peering, await_active, prepare_tenant, request_peering};
 use crate::error::PhaseError;
 use crate::registry::Phase;
@@ -181,6 +181,9 @@ impl Args {
             secret_name: env_vars::AIVEN_PEERING_APP_SECRET.to_string(),
             stored_secret_lifetime: "180days".to_string(),
             rotate_before: "30days".to_string(),
+            // `up` runs; a plan is each phase's alone (a later phase's plan needs the
+            // earlier phases' objects to exist).
+            plan: PlanArgs::default(),
             common: self.common.clone(),
         }
     }
@@ -200,6 +203,9 @@ impl Args {
             grant_grace: self.grant_grace.clone(),
             timeout: self.request_timeout.clone(),
             poll_interval: self.poll_interval.clone(),
+            // `up` runs; a plan is each phase's alone (a later phase's plan needs the
+            // earlier phases' objects to exist).
+            plan: PlanArgs::default(),
             common: self.common.clone(),
         }
     }
@@ -216,6 +222,9 @@ impl Args {
             credential: self.credential,
             credential_lifetime: self.credential_lifetime.clone(),
             timeout: self.accept_timeout.clone(),
+            // `up` runs; a plan is each phase's alone (a later phase's plan needs the
+            // earlier phases' objects to exist).
+            plan: PlanArgs::default(),
             common: self.common.clone(),
         }
     }
@@ -227,6 +236,9 @@ impl Args {
             vnet: self.vnet.clone(),
             timeout: self.await_timeout.clone(),
             poll_interval: self.poll_interval.clone(),
+            // `up` runs; a plan is each phase's alone (a later phase's plan needs the
+            // earlier phases' objects to exist).
+            plan: PlanArgs::default(),
             common: self.common.clone(),
         }
     }

@@ -31,9 +31,14 @@ pub async fn await_active(
         &request.vnet.name,
     );
     let label = target.to_string();
+    // A plan looks once: a wait writes nothing, so the plan only says whether there is one.
+    let timeout = match report.planning() {
+        true => Duration::ZERO,
+        false => request.timeout,
+    };
     let wait = Wait::new(
         "the peering connection to become ACTIVE",
-        request.timeout,
+        timeout,
         request.poll_interval,
     );
     let last_state = std::cell::RefCell::new(None);
@@ -80,15 +85,32 @@ pub async fn await_active(
             }
         }
     })
-    .await
-    .map_err(|error| match PhaseError::from(error) {
+    .await;
+    let connection = match connection {
+        Err(retry::WaitError::TimedOut { last, .. }) if report.planning() => {
+            let now = last.to_string();
+            report.would(
+                "peering connection",
+                &label,
+                &format!("wait for ACTIVE ({now})"),
+                Change::Waited,
+            );
+            return Ok(());
+        }
+        other => other,
+    };
+    let connection = connection.map_err(|error| match PhaseError::from(error) {
         PhaseError::TimedOut { message, last } => PhaseError::TimedOut {
             message: format!("{message} (Aiven has taken up to 15 minutes)"),
             last,
         },
         other => other,
     })?;
-    report.resource("peering connection", &label, "ACTIVE", Change::Waited);
+    let change = match report.planning() {
+        true => Change::AlreadyPresent,
+        false => Change::Waited,
+    };
+    report.resource("peering connection", &label, "ACTIVE", change);
     report.outputs.peering_state = Some(connection.state.to_string());
     Ok(())
 }

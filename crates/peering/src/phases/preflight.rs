@@ -5,6 +5,40 @@ use crate::catalog::Code;
 use crate::error::PhaseError;
 use crate::phases::request_peering::RequestPeering;
 use aiven_api::ProjectVpc;
+use azure_api::{Arm, Graph};
+
+/// What prepare-tenant writes at the VNet's scope and above: the custom roles and their
+/// assignments.
+const ROLE_WRITES: [&str; 2] = [
+    "Microsoft.Authorization/roleDefinitions/write",
+    "Microsoft.Authorization/roleAssignments/write",
+];
+
+/// Checks, before prepare-tenant's first write, that the admin identity may write role
+/// definitions and role assignments at the VNet (ARM's own answer for the caller at that
+/// scope), so a run without them stops before it made the app registration.
+pub async fn prepare_tenant(admin_arm: &Arm, vnet_id: &str) -> Result<(), PhaseError> {
+    let permissions = match admin_arm.permissions_at(vnet_id).await {
+        Ok(permissions) => permissions,
+        // The check is an early warning only: the writes themselves still tell.
+        Err(error) => {
+            tracing::warn!("cannot read the admin identity's permissions at the VNet: {error}");
+            return Ok(());
+        }
+    };
+    let missing: Vec<&str> = ROLE_WRITES
+        .into_iter()
+        .filter(|action| !azure_api::arm::permits(&permissions, action))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(PhaseError::failed(format!(
+        "the admin identity may not perform {} at the VNet {vnet_id}: it needs Owner, or User Access Administrator beside Network Contributor, on the VNet's subscription; assign it and re-run (nothing was changed)",
+        missing.join(" and ")
+    ))
+    .with_code(Code::RoleWriteDenied))
+}
 
 /// Checks, before the first write, what Aiven would otherwise refuse minutes later: a project
 /// VPC that is not ACTIVE or not in Azure, and address ranges that overlap (the most common
@@ -35,4 +69,111 @@ pub fn request_peering(vpc: &ProjectVpc, request: &RequestPeering) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Checks, before request-peering's first write, that Aiven's service principal in the user
+/// tenant holds `peer/action` on the VNet: a role assignment at or above the VNet whose role
+/// grants it. Needs an identity that may read role assignments (the admin's); request-peering
+/// runs it only when one is configured.
+pub async fn aiven_grant(arm: &Arm, graph: &Graph, vnet_id: &str) -> Result<(), PhaseError> {
+    match grant_of_aiven(arm, graph, vnet_id).await {
+        Err(error) if error.code() != Some(Code::AivenGrantMissing) => {
+            // The check is an early warning only: Aiven's own answer still tells.
+            tracing::warn!("cannot check Aiven's grant on the VNet: {error}");
+            Ok(())
+        }
+        outcome => outcome,
+    }
+}
+
+async fn grant_of_aiven(arm: &Arm, graph: &Graph, vnet_id: &str) -> Result<(), PhaseError> {
+    let missing = |why: String| {
+        PhaseError::failed(format!(
+            "{why}; Aiven would refuse the peering (INVALID_SPECIFICATION): run prepare-tenant first"
+        ))
+        .with_code(Code::AivenGrantMissing)
+    };
+    let Some(principal) = graph.service_principal_for(azure_api::AIVEN_APP_ID).await? else {
+        return Err(missing(format!(
+            "Aiven's app {} has no service principal in your tenant",
+            azure_api::AIVEN_APP_ID
+        )));
+    };
+    let vnet = vnet_id.to_ascii_lowercase();
+    let mut roles: Vec<String> = arm
+        .role_assignments_at(vnet_id)
+        .await?
+        .into_iter()
+        .filter(|assignment| {
+            let scope = assignment.properties.scope.as_deref().unwrap_or_default();
+            let scope = scope.trim_end_matches('/').to_ascii_lowercase();
+            assignment
+                .properties
+                .principal_id
+                .eq_ignore_ascii_case(&principal.id)
+                && (vnet == scope || vnet.starts_with(&format!("{scope}/")))
+        })
+        .map(|assignment| assignment.properties.role_definition_id)
+        .collect();
+    roles.dedup();
+    for role_id in &roles {
+        let role = arm.role_definition_by_id(role_id).await?;
+        if role.is_some_and(|role| {
+            azure_api::arm::permits(
+                &role.properties.permissions,
+                crate::phases::prepare_tenant::PEER_ACTION,
+            )
+        }) {
+            return Ok(());
+        }
+    }
+    Err(missing(format!(
+        "Aiven's service principal {} holds no role with {} at or above the VNet {vnet_id} ({} role(s) assigned there)",
+        principal.id,
+        crate::phases::prepare_tenant::PEER_ACTION,
+        roles.len()
+    )))
+}
+
+/// Checks, before accept-peering's first write, that Aiven's side is PENDING_PEER or ACTIVE:
+/// before that, Aiven has neither its VNet's grant nor its tenant's service principal for the
+/// user's app, and the peering would be refused after minutes of retries.
+pub async fn aiven_side_ready(
+    aiven: &aiven_api::Aiven,
+    project: &str,
+    vpc_id: &str,
+    vnet: &azure_api::VnetRef,
+) -> Result<(), PhaseError> {
+    use aiven_api::ConnectionState;
+    let target =
+        aiven_api::PeerTarget::new(&vnet.subscription_id, &vnet.resource_group, &vnet.name);
+    let connection = match aiven.azure_connection(project, vpc_id, &target).await {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::warn!("cannot read Aiven's side of the peering: {error}");
+            return Ok(());
+        }
+    };
+    match connection {
+        None => Err(PhaseError::failed(format!(
+            "project VPC {vpc_id} of Aiven project {project} has no peering connection to {target}: run request-peering first"
+        ))
+        .with_code(Code::ConnectionMissing)),
+        Some(connection)
+            if matches!(connection.state, ConnectionState::PendingPeer | ConnectionState::Active) =>
+        {
+            Ok(())
+        }
+        Some(connection) if connection.state.is_failure() => Err(PhaseError::failed(format!(
+            "the peering connection to {target} is {}: {}. Fix the cause, then run request-peering --recreate before accept-peering",
+            connection.state,
+            crate::phases::describe_failure(&connection)
+        ))
+        .with_code(crate::phases::failure_code(&connection.state))),
+        Some(connection) => Err(PhaseError::failed(format!(
+            "the peering connection to {target} is {}, not PENDING_PEER yet: run request-peering first (it waits for PENDING_PEER)",
+            connection.state
+        ))
+        .with_code(Code::ConnectionNotReady)),
+    }
 }

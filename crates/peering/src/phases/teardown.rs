@@ -36,6 +36,7 @@ const ORDER: &[ResourceKind] = &[
     ResourceKind::VnetPeering,
     ResourceKind::RoleAssignment,
     ResourceKind::CustomRole,
+    ResourceKind::GitHubSecret,
     ResourceKind::AppPassword,
     ResourceKind::FederatedCredential,
     ResourceKind::ServicePrincipal,
@@ -48,6 +49,8 @@ pub struct Clients<'a> {
     pub arm: &'a Arm,
     pub graph: &'a Graph,
     pub aiven: Option<&'a Aiven>,
+    /// Only when a GitHub secret is to be deleted.
+    pub github: Option<&'a github_api::GitHub>,
 }
 
 /// What became of one record.
@@ -82,7 +85,7 @@ pub async fn teardown(
                     record.name,
                     record.id
                 );
-                report.resource(kind.label(), &record.name, &record.id, Change::Removed);
+                report.would(kind.label(), &record.name, &record.id, Change::Removed);
                 continue;
             }
             match remove(clients, request, record).await? {
@@ -170,6 +173,22 @@ async fn remove(
         }
         ResourceKind::Application => {
             graph.delete_application(&record.id).await?;
+            Ok(Outcome::Removed)
+        }
+        ResourceKind::GitHubSecret => {
+            let github = clients.github.ok_or_else(|| {
+                PhaseError::input(
+                    api_core::env_vars::GITHUB_TOKEN,
+                    "deleting the GitHub secret this tool created needs a GitHub token with secrets write permission in PEERING_GITHUB_TOKEN or GITHUB_TOKEN",
+                )
+            })?;
+            let target = github_api::SecretTarget::parse(parent_of(record)?).ok_or_else(|| {
+                PhaseError::failed(format!(
+                    "the state file's record of GitHub secret {} names no repository",
+                    record.id
+                ))
+            })?;
+            github.delete_secret(&target, &record.id).await?;
             Ok(Outcome::Removed)
         }
     }

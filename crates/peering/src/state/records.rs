@@ -27,6 +27,10 @@ pub enum ResourceKind {
     PeeringConnection,
     /// The user-side VNet peering; `id` is its resource id.
     VnetPeering,
+    /// A GitHub Actions secret holding the app's password; `id` is its name, `parent` where it
+    /// lives (`owner/repo` or `owner/repo:environment`). Recorded only when this tool created it.
+    #[serde(rename = "github-secret")]
+    GitHubSecret,
 }
 
 impl ResourceKind {
@@ -42,6 +46,7 @@ impl ResourceKind {
             Self::AppPassword => "app password",
             Self::PeeringConnection => "peering connection",
             Self::VnetPeering => "VNet peering",
+            Self::GitHubSecret => "GitHub secret",
         }
     }
 }

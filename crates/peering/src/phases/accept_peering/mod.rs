@@ -59,6 +59,9 @@ pub struct AcceptPeering {
     pub aiven_tenant_id: String,
     pub aiven_vnet: VnetRef,
     pub peering_name: Option<String>,
+    /// The Aiven project and project VPC (request-peering's), to check Aiven's side first
+    /// when the Aiven token is at hand.
+    pub aiven_connection: Option<(String, String)>,
     pub credential: CredentialMode,
     /// How long to keep retrying role propagation and Aiven's late grant.
     pub timeout: Duration,
@@ -154,8 +157,8 @@ pub async fn accept_peering(
                         "the peering waits for Aiven's side; await-active will see it through"
                     );
                 }
-                if let (CredentialMode::Ephemeral { .. }, Some(admin)) =
-                    (&request.credential, admin)
+                if let (CredentialMode::Ephemeral { .. }, Some(admin), false) =
+                    (&request.credential, admin, report.planning())
                 {
                     // A run killed before its clean-up may have left its password behind.
                     let graph = Graph::new(admin.clone());
@@ -177,6 +180,17 @@ pub async fn accept_peering(
                 tracing::info!("peering {peering_name} is {other} without VNet access: updating it")
             }
         }
+    }
+
+    let change = if existing.is_some() {
+        Change::Changed
+    } else {
+        Change::Created
+    };
+    if report.planning() {
+        // The app's credential is made and removed within the run: only the peering stays.
+        report.would("VNet peering", &peering_name, &vnet_id, change);
+        return Ok(());
     }
 
     // Get a credential for the app.
@@ -213,11 +227,6 @@ pub async fn accept_peering(
         password.remove(&request.app_id).await?;
     }
     let peering = outcome?;
-    let change = if existing.is_some() {
-        Change::Changed
-    } else {
-        Change::Created
-    };
     report.resource(
         "VNet peering",
         &peering_name,

@@ -112,6 +112,11 @@ pub(super) async fn ensure_application(
             .with_code(crate::catalog::Code::AppNameAmbiguous));
         }
     }
+    if report.planning() {
+        let planned = super::plan::application(&request.app_name);
+        record(report, &planned, Change::Created);
+        return Ok(planned);
+    }
     let created = graph
         .upsert_application(&unique_name, &request.app_name, &[APPLICATION_TAG])
         .await?;

@@ -53,7 +53,14 @@ pub(super) async fn ensure_assignment(
     pacing: &Pacing,
     report: &mut Report,
 ) -> Result<Option<String>, PhaseError> {
-    if let Some((id, created_on)) = find(arm, wanted).await? {
+    // A plan's stand-in principal or role has no assignment yet.
+    let planned = super::plan::is_planned(&wanted.principal_id)
+        || super::plan::is_planned(&wanted.role_definition_id);
+    let found = match planned {
+        true => None,
+        false => find(arm, wanted).await?,
+    };
+    if let Some((id, created_on)) = found {
         report.resource(
             "role assignment",
             &label(wanted),
@@ -62,6 +69,15 @@ pub(super) async fn ensure_assignment(
         );
         record_if_ours(report, wanted, &id);
         return Ok(created_on);
+    }
+    if report.planning() {
+        report.would(
+            "role assignment",
+            &label(wanted),
+            &wanted.scope,
+            Change::Created,
+        );
+        return Ok(None);
     }
     let guid = wanted.guid();
     let wait = Wait::new(

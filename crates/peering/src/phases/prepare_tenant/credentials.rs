@@ -55,10 +55,15 @@ pub(super) async fn ensure_federated_credential(
     report: &mut Report,
 ) -> Result<(), PhaseError> {
     let label = format!("{} {}", wanted.issuer, wanted.subject);
-    let existing = despite_replication(pacing, "listing the app's federated credentials", || {
-        graph.federated_credentials(object_id)
-    })
-    .await?;
+    let existing = match super::plan::is_planned(object_id) {
+        true => Vec::new(),
+        false => {
+            despite_replication(pacing, "listing the app's federated credentials", || {
+                graph.federated_credentials(object_id)
+            })
+            .await?
+        }
+    };
     if let Some(found) = existing.iter().find(|credential| {
         credential.issuer == wanted.issuer && credential.subject == wanted.subject
     }) {
@@ -78,6 +83,10 @@ pub(super) async fn ensure_federated_credential(
         .with_code(crate::catalog::Code::FederatedCredentialLimit));
     }
     let name = federated_credential_name(&wanted.issuer, &wanted.subject);
+    if report.planning() {
+        report.would("federated credential", &label, &name, Change::Created);
+        return Ok(());
+    }
     let created = despite_replication(pacing, "adding a federated credential", || {
         graph.create_federated_credential(
             object_id,

@@ -5,6 +5,7 @@
 mod application;
 mod assignments;
 mod credentials;
+mod plan;
 mod principals;
 mod roles;
 mod stored_secret;
@@ -132,13 +133,15 @@ pub async fn prepare_tenant(
     // assignment). Within a chain the service principal and the role are made together too.
     // Each chain reports into its own part; both are absorbed, in this order, even when one
     // fails, so a failure still reports what the other learned.
+    crate::phases::preflight::prepare_tenant(admin_arm, &vnet.id).await?;
+
     let scope = Scope {
         tenant_id: &tenant_id,
         subscription_scope: canonical.subscription_scope(),
         vnet_id: &vnet.id,
     };
-    let mut user_part = Report::new(report.phase);
-    let mut aiven_part = Report::new(report.phase);
+    let mut user_part = report.part();
+    let mut aiven_part = report.part();
     let (user_outcome, aiven_outcome) = tokio::join!(
         user_chain(
             admin_arm,
@@ -191,7 +194,7 @@ async fn user_chain(
     report: &mut Report,
 ) -> Result<(), PhaseError> {
     let wanted = user_wanted(request, scope);
-    let mut role_part = Report::new(report.phase);
+    let mut role_part = report.part();
     let (principal, role) = tokio::join!(
         user_principal(admin_graph, github, request, report),
         user_role(admin_arm, wanted.as_ref(), scope, &mut role_part),
@@ -207,8 +210,9 @@ async fn user_chain(
         report,
     )
     .await?;
-    // A run for a VNet in another subscription may have rewritten the role at the same moment.
-    if let (Some(role), Some(wanted)) = (&user_role, &wanted) {
+    // A run for a VNet in another subscription may have rewritten the role at the same moment
+    // (a plan has written nothing to recheck).
+    if let (Some(role), Some(wanted), false) = (&user_role, &wanted, report.planning()) {
         roles::recheck_assignable(admin_arm, role, wanted).await?;
     }
     Ok(())
@@ -258,6 +262,7 @@ async fn user_principal(
         "the app's service principal",
         false,
         &request.pacing,
+        report.planning(),
     )
     .await?;
     report.resource(
@@ -345,7 +350,8 @@ async fn aiven_chain(
         name_flag: "--aiven-role-name",
         accept_wider: request.accept_wider_role,
     };
-    let mut role_part = Report::new(report.phase);
+    let mut role_part = report.part();
+    let planning = report.planning();
     let (principal, role) = tokio::join!(
         principals::ensure_service_principal(
             admin_graph,
@@ -353,6 +359,7 @@ async fn aiven_chain(
             "the Aiven app's service principal",
             true,
             &request.pacing,
+            planning,
         ),
         roles::ensure_custom_role(admin_arm, &wanted, &mut role_part),
     );
@@ -380,8 +387,11 @@ async fn aiven_chain(
         report,
     )
     .await?;
-    // A run for a VNet in another subscription may have rewritten the role at the same moment.
-    roles::recheck_assignable(admin_arm, &aiven_role, &wanted).await?;
+    // A run for a VNet in another subscription may have rewritten the role at the same moment
+    // (a plan has written nothing to recheck).
+    if !report.planning() {
+        roles::recheck_assignable(admin_arm, &aiven_role, &wanted).await?;
+    }
     report.outputs.aiven_role_assigned_at = assigned_at;
     Ok(())
 }

@@ -14,9 +14,16 @@ pub(super) async fn ensure_service_principal(
     what: &str,
     foreign: bool,
     pacing: &Pacing,
+    planning: bool,
 ) -> Result<(ServicePrincipal, Change), PhaseError> {
-    if let Some(existing) = graph.service_principal_for(app_id).await? {
+    // The app of a plan's stand-in has no service principal yet.
+    if !super::plan::is_planned(app_id)
+        && let Some(existing) = graph.service_principal_for(app_id).await?
+    {
         return Ok((existing, Change::AlreadyPresent));
+    }
+    if planning {
+        return Ok((super::plan::service_principal(app_id), Change::Created));
     }
     let wait = Wait::new(
         format!("{what} to be created"),

@@ -74,8 +74,26 @@ pub(super) async fn ensure_custom_role(
         }
         Some(existing) => {
             check_grants(&existing, wanted)?;
+            if report.planning() {
+                report.would(
+                    "custom role",
+                    wanted.role_name,
+                    &existing.id,
+                    Change::Changed,
+                );
+                return Ok(existing);
+            }
             let extended = extend_assignable_scopes(arm, existing, wanted).await?;
             (extended, Change::Changed)
+        }
+        None if report.planning() => {
+            report.would(
+                "custom role",
+                wanted.role_name,
+                wanted.subscription_scope,
+                Change::Created,
+            );
+            return Ok(super::plan::role(properties_of(wanted)));
         }
         None => (create(arm, wanted).await?, Change::Created),
     };
@@ -149,8 +167,9 @@ async fn find_role_named(
     Ok(None)
 }
 
-async fn create(arm: &Arm, wanted: &WantedRole<'_>) -> Result<RoleDefinition, PhaseError> {
-    let properties = RoleDefinitionProperties {
+/// The role this tool makes: only the wanted actions, assignable at the VNet's subscription.
+fn properties_of(wanted: &WantedRole<'_>) -> RoleDefinitionProperties {
+    RoleDefinitionProperties {
         role_name: wanted.role_name.to_string(),
         description: Some(wanted.description.to_string()),
         role_type: Some("CustomRole".to_string()),
@@ -163,7 +182,11 @@ async fn create(arm: &Arm, wanted: &WantedRole<'_>) -> Result<RoleDefinition, Ph
             ..Default::default()
         }],
         assignable_scopes: vec![wanted.subscription_scope.to_string()],
-    };
+    }
+}
+
+async fn create(arm: &Arm, wanted: &WantedRole<'_>) -> Result<RoleDefinition, PhaseError> {
+    let properties = properties_of(wanted);
     let created = arm
         .put_role_definition(wanted.subscription_scope, &wanted.guid(), &properties)
         .await

@@ -55,6 +55,10 @@ pub(super) async fn ensure_stored_secret(
 ) -> Result<(), PhaseError> {
     let label = format!("{} in {}", stored.name, stored.target);
     let display_name = stored_password_name(stored);
+    if super::plan::is_planned(object_id) {
+        report.would("GitHub secret", &label, &display_name, Change::Created);
+        return Ok(());
+    }
     let application = until_visible(pacing, "reading the app registration", || {
         graph.application(object_id)
     })
@@ -95,6 +99,15 @@ pub(super) async fn ensure_stored_secret(
         }
         None => secret.is_some(),
     };
+    let change = if replacing {
+        Change::Changed
+    } else {
+        Change::Created
+    };
+    if report.planning() {
+        report.would("GitHub secret", &label, &display_name, change);
+        return Ok(());
+    }
     let end = humantime::format_rfc3339_seconds(now + stored.lifetime).to_string();
     let password = despite_replication(pacing, "adding the stored password", || {
         graph.add_password(object_id, &display_name, &end)
@@ -145,11 +158,7 @@ pub(super) async fn ensure_stored_secret(
         "GitHub secret",
         &label,
         &format!("app password {} until {end}", password.key_id),
-        if replacing {
-            Change::Changed
-        } else {
-            Change::Created
-        },
+        change,
     );
     report.created(
         ResourceKind::AppPassword,
@@ -157,6 +166,16 @@ pub(super) async fn ensure_stored_secret(
         &display_name,
         Some(object_id),
     );
+    // Only a secret this run created is teardown's to delete: one that existed before (made
+    // by hand, or holding something else) is left to its owner.
+    if secret.is_none() {
+        report.created(
+            ResourceKind::GitHubSecret,
+            &stored.name,
+            &label,
+            Some(&stored.target.spec()),
+        );
+    }
     Ok(())
 }
 

@@ -47,8 +47,16 @@ impl RequestPeering {
     }
 }
 
+/// The user tenant's clients of an identity that may read role assignments (the admin's), when
+/// one is configured: request-peering then checks Aiven's grant on the VNet before asking.
+pub struct GrantReader<'a> {
+    pub arm: &'a azure_api::Arm,
+    pub graph: &'a azure_api::Graph,
+}
+
 pub async fn request_peering(
     aiven: &Aiven,
+    grant_reader: Option<GrantReader<'_>>,
     request: &RequestPeering,
     report: &mut Report,
 ) -> Result<(), PhaseError> {
@@ -86,6 +94,15 @@ pub async fn request_peering(
         Change::AlreadyPresent,
     );
     crate::phases::preflight::request_peering(&vpc, request)?;
+    match grant_reader {
+        Some(reader) => {
+            crate::phases::preflight::aiven_grant(reader.arm, reader.graph, &request.vnet.id())
+                .await?
+        }
+        None => tracing::info!(
+            "no admin identity configured: Aiven's peer/action grant on the VNet is not checked before the request"
+        ),
+    }
     report.outputs.merge(&Outputs {
         aiven_project: Some(request.project.clone()),
         aiven_project_vpc_id: Some(vpc_id.clone()),
@@ -145,13 +162,19 @@ pub async fn request_peering(
                     "the previous peering connection to {label} is {}; waiting for it to go",
                     deleting.state
                 );
-                wait_until_gone(aiven, request, &vpc_id).await?;
+                if !report.planning() {
+                    wait_until_gone(aiven, request, &vpc_id).await?;
+                }
             }
             create(aiven, request, &vpc_id, report, &label).await?;
             true
         }
     };
 
+    if report.planning() {
+        // A plan stops before the wait: the rest reads what the writes above would start.
+        return Ok(());
+    }
     let started = std::time::Instant::now();
     let ready = loop {
         match wait_for_pending_peer(aiven, request, &vpc_id, &label).await? {
@@ -282,6 +305,10 @@ async fn recreate(
     report: &mut Report,
     label: &str,
 ) -> Result<(), PhaseError> {
+    if report.planning() {
+        would(report, request, vpc_id, label, Change::Removed);
+        return create(aiven, request, vpc_id, report, label).await;
+    }
     aiven
         .delete_azure_peering(&request.project, vpc_id, &request.target())
         .await?;
@@ -308,6 +335,10 @@ async fn create(
     report: &mut Report,
     label: &str,
 ) -> Result<(), PhaseError> {
+    if report.planning() {
+        would(report, request, vpc_id, label, Change::Created);
+        return Ok(());
+    }
     let body = CreatePeering::new(
         request.target(),
         &request.app_id,
@@ -344,6 +375,12 @@ async fn create(
         None,
     );
     Ok(())
+}
+
+/// `--plan`: the change the real run would make to the connection, instead of making it.
+fn would(report: &mut Report, request: &RequestPeering, vpc: &str, label: &str, change: Change) {
+    let scope = format!("Aiven project {} VPC {vpc}", request.project);
+    report.would("peering connection", label, &scope, change);
 }
 
 async fn wait_until_gone(

@@ -1,0 +1,127 @@
+//! Preflight: each phase's checks stop a run that would fail before its first write, so the
+//! failed run leaves nothing half-made (the simulator's request log shows no write from it).
+
+use tests::{Harness, Phase, Run};
+
+/// Runs `phase`, expecting exit 1 with `code`, and no write request from it.
+async fn fails_before_writing(harness: &Harness, phase: Phase<'_>, code: &str) -> Run {
+    let writes_before = harness.write_count();
+    let run = phase.run().await;
+    run.assert_code(1);
+    assert!(
+        run.stderr.contains(&format!("error[{code}]")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        harness.writes_since(writes_before),
+        Vec::<String>::new(),
+        "{code}: the preflight stops the run before its first write"
+    );
+    run
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prepare_tenant_checks_the_admins_role_rights_at_the_vnet_first() {
+    let harness = Harness::start().await;
+    let tenant = harness.ready().user_tenant_id.clone();
+    harness.sim.with_world(|world| {
+        for assignment in world
+            .role_assignments
+            .iter_mut()
+            .filter(|assignment| assignment.tenant_id == tenant)
+        {
+            assignment.role_definition_id = assignment
+                .role_definition_id
+                .replace(cloud_sim::OWNER_ROLE_ID, cloud_sim::READER_ROLE_ID);
+        }
+    });
+    let run = fails_before_writing(
+        &harness,
+        harness.prepare_tenant(),
+        "AZP-ARM-ROLE-WRITE-DENIED",
+    )
+    .await;
+    assert!(
+        run.stderr
+            .contains("Microsoft.Authorization/roleAssignments/write"),
+        "{}",
+        run.stderr
+    );
+    // The plan knows it too.
+    fails_before_writing(
+        &harness,
+        harness.prepare_tenant().arg("--plan"),
+        "AZP-ARM-ROLE-WRITE-DENIED",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_peering_checks_aivens_grant_and_the_ranges_first() {
+    let harness = Harness::start().await;
+    harness.prepare_tenant().run().await.assert_success();
+    fails_before_writing(
+        &harness,
+        harness
+            .request_peering()
+            .args(["--user-peer-network-cidrs", "0.0.0.0/1"]),
+        "AZP-AIVEN-CIDR-OVERLAP",
+    )
+    .await;
+    crate::errors::take_aivens_grant(&harness);
+    let run = fails_before_writing(
+        &harness,
+        harness.request_peering(),
+        "AZP-ARM-AIVEN-GRANT-MISSING",
+    )
+    .await;
+    assert!(
+        run.stderr.contains("run prepare-tenant first"),
+        "{}",
+        run.stderr
+    );
+    // prepare-tenant puts the grant back, and the request goes through.
+    harness.prepare_tenant().run().await.assert_success();
+    harness.request_peering().run().await.assert_success();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accept_peering_checks_aivens_side_and_names_the_phase_to_run_first() {
+    let harness = Harness::start().await;
+    harness.prepare_tenant().run().await.assert_success();
+    // Without request-peering's outputs the input is missing, and the message says who makes it.
+    let run = harness.accept_peering().run().await;
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("request-peering writes it: run request-peering first"),
+        "{}",
+        run.stderr
+    );
+    harness.request_peering().run().await.assert_success();
+    let connection_state = |state: &'static str| {
+        harness.with_live_connections(|connection| connection.state = state.to_string())
+    };
+    connection_state("APPROVED");
+    let run = fails_before_writing(
+        &harness,
+        harness.accept_peering(),
+        "AZP-AIVEN-CONNECTION-NOT-READY",
+    )
+    .await;
+    assert!(
+        run.stderr.contains("run request-peering first"),
+        "{}",
+        run.stderr
+    );
+    connection_state("REJECTED_BY_PEER");
+    fails_before_writing(
+        &harness,
+        harness.accept_peering(),
+        "AZP-AIVEN-CONNECTION-FAILED",
+    )
+    .await;
+    connection_state("PENDING_PEER");
+    harness.accept_peering().run().await.assert_success();
+}
