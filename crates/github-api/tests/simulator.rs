@@ -6,6 +6,10 @@ use api_core::env_vars;
 use cloud_sim::{FailMode, Faults, Sim, SimConfig};
 use github_api::{GitHub, GitHubError, SecretTarget};
 
+/// Each simulator has its own CA and `SSL_CERT_FILE` is one per process: the tests of this
+/// binary take turns, or one would build its client with another's CA.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn busy_sim() -> Sim {
     let sim = Sim::start(SimConfig::fast().busy())
         .await
@@ -27,6 +31,7 @@ fn client(sim: &Sim) -> GitHub {
 // space.
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_are_written_under_the_api_path_to_encoded_environments() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let sim = busy_sim().await;
     assert!(sim.ready().github.ends_with("/api/v3"));
     let target = SecretTarget::parse("acme/infra:production eu").expect("a target");
@@ -55,6 +60,7 @@ async fn secrets_are_written_under_the_api_path_to_encoded_environments() {
 // place that decides retries.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_client_does_not_retry_on_its_own() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let sim = busy_sim().await;
     let target = SecretTarget::parse("acme/infra").expect("a target");
     let github = client(&sim);
