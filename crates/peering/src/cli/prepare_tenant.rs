@@ -217,6 +217,7 @@ impl PhaseCli for Args {
             app_id: common::optional(&self.app_id, &state.user_app_id)
                 .map(|app_id| input::guid("--app-id", &app_id))
                 .transpose()?,
+            app_id_from_state: self.app_id.is_none() && state.user_app_id.is_some(),
             accept_wider_role: self.accept_wider_role,
             aiven_app_id: input::guid("--aiven-app-id", &self.aiven_app_id)?,
             aiven_role_name: input::display_name("--aiven-role-name", &self.aiven_role_name)?,

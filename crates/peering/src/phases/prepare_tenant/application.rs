@@ -61,12 +61,21 @@ pub(super) async fn ensure_application(
         );
     };
     if let Some(app_id) = &request.app_id {
-        let application = graph.application_by_app_id(app_id).await?.ok_or_else(|| {
-            PhaseError::input(
-                "--app-id",
-                format!("no app registration with appId {app_id} in this tenant"),
+        let application = if request.app_id_from_state {
+            until_visible(
+                &request.pacing,
+                &format!("reading the app registration with appId {app_id}"),
+                || graph.application_by_app_id(app_id),
             )
-        })?;
+            .await?
+        } else {
+            graph.application_by_app_id(app_id).await?.ok_or_else(|| {
+                PhaseError::input(
+                    "--app-id",
+                    format!("no app registration with appId {app_id} in this tenant"),
+                )
+            })?
+        };
         tracing::info!(
             "adopting the app registration {} (appId {app_id}) named by --app-id",
             application.display_name.as_deref().unwrap_or("?")
