@@ -7,8 +7,16 @@ use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
 
 /// Quotes a string as a YAML double-quoted scalar (JSON strings are valid YAML).
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     serde_json::to_string(text).expect("strings serialize")
+}
+
+/// One entry of an action's `outputs:`, read from the step `run`.
+pub(crate) fn write_output(text: &mut String, output: &peering::state::OutputSpec) {
+    let name = output.name;
+    let _ = writeln!(text, "  {name}:");
+    let _ = writeln!(text, "    description: {}", quote(output.description));
+    let _ = writeln!(text, "    value: ${{{{ steps.run.outputs.{name} }}}}");
 }
 
 /// The generated action of one phase.
@@ -88,10 +96,7 @@ pub fn action_yaml(spec: &peering::registry::PhaseSpec) -> String {
         let _ = writeln!(text, "outputs:");
     }
     for output in spec.phase.outputs() {
-        let name = output.name;
-        let _ = writeln!(text, "  {name}:");
-        let _ = writeln!(text, "    description: {}", quote(output.description));
-        let _ = writeln!(text, "    value: ${{{{ steps.run.outputs.{name} }}}}");
+        write_output(&mut text, output);
     }
     let _ = writeln!(text, "runs:");
     let _ = writeln!(text, "  using: composite");

@@ -7,10 +7,7 @@ use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Quotes a string as a YAML double-quoted scalar (JSON strings are valid YAML).
-fn quote(text: &str) -> String {
-    serde_json::to_string(text).expect("strings serialize")
-}
+use crate::codegen::{quote, write_output};
 
 /// One input of the root action, the phases that take it and the variable each reads it from
 /// (the same flag can mean different variables in different phases, like `--timeout`).
@@ -184,13 +181,9 @@ pub fn root_action_yaml() -> Result<String> {
     let mut listed = std::collections::BTreeSet::new();
     for spec in phases {
         for output in spec.phase.outputs() {
-            let name = output.name;
-            if !listed.insert(name) {
-                continue;
+            if listed.insert(output.name) {
+                write_output(&mut text, output);
             }
-            let _ = writeln!(text, "  {name}:");
-            let _ = writeln!(text, "    description: {}", quote(output.description));
-            let _ = writeln!(text, "    value: ${{{{ steps.run.outputs.{name} }}}}");
         }
     }
     let _ = writeln!(text, "runs:");
