@@ -406,8 +406,12 @@ fn check_federated_assertion(
             .collect(),
         _ => Vec::new(),
     };
+    // `exp` is in whole seconds and `iat` rounded down, so a token lives up to a second less
+    // than its lifetime; the token endpoint accepts it through the second `exp` names (the
+    // real one tolerates minutes of clock skew), so a one-second token issued at x.999 s is
+    // not refused a millisecond later.
     let expiry = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
-    if expiry <= crate::jwt::unix_now() {
+    if expiry < crate::jwt::unix_now() {
         return Err(aad_error(
             StatusCode::BAD_REQUEST,
             "invalid_client",
