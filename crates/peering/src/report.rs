@@ -141,9 +141,47 @@ impl Report {
         if let Some(parent) = parent {
             record = record.within(parent);
         }
-        if !self.created.iter().any(|known| known.same_as(&record)) {
-            self.created.push(record);
+        let before = self.created.clone();
+        crate::state::merge_record(&mut self.created, record);
+        if self.created != before {
             self.record_ahead();
+        }
+    }
+
+    /// Records, before a create request is sent, that this tool is creating an object (see
+    /// [`CreatedResource::pending`] for `key`): a run killed while the request is in flight, or
+    /// while another request of a concurrent part is, leaves teardown what it needs to find it.
+    /// [`Report::created`] replaces it once the object is known. A plan records nothing.
+    pub fn intend(&mut self, kind: ResourceKind, key: &str, name: &str, parent: Option<&str>) {
+        if self.planning() {
+            return;
+        }
+        let mut record = CreatedResource::pending(kind, key, name);
+        record.parent = parent.map(str::to_string);
+        let before = self.created.len();
+        crate::state::merge_record(&mut self.created, record);
+        if self.created.len() != before {
+            self.record_ahead();
+        }
+    }
+
+    /// Drops the pending record of a create that was refused (so nothing was made): teardown
+    /// must not remove an object of that name someone makes later.
+    pub fn abandon(&mut self, kind: ResourceKind, key: &str, parent: Option<&str>) {
+        let mut record = CreatedResource::pending(kind, key, "");
+        record.parent = parent.map(str::to_string);
+        self.created.retain(|known| !known.same_as(&record));
+        let Some(path) = self.state_file.as_ref().filter(|_| !self.planning()) else {
+            return;
+        };
+        let forgotten = StateFile::load(path)
+            .map_err(|error| std::io::Error::other(error.to_string()))
+            .and_then(|mut state| {
+                state.forget(&record);
+                state.save(path)
+            });
+        if let Err(error) = forgotten {
+            tracing::warn!("cannot update {}: {error}", path.display());
         }
     }
 
@@ -187,9 +225,7 @@ impl Report {
         self.outputs.merge(&part.outputs);
         self.resources.extend(part.resources);
         for record in part.created {
-            if !self.created.iter().any(|known| known.same_as(&record)) {
-                self.created.push(record);
-            }
+            crate::state::merge_record(&mut self.created, record);
         }
     }
 

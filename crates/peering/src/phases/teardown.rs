@@ -78,17 +78,36 @@ pub async fn teardown(
                 );
                 continue;
             }
+            // A create a killed run sent but never saw answered: the object is looked up.
+            let resolved = match record.pending {
+                true => resolve_pending(clients, record).await?,
+                false => Some(record.clone()),
+            };
+            let Some(resolved) = resolved else {
+                tracing::info!(
+                    "{} {} was never made (a killed run's create did not land)",
+                    kind.label(),
+                    record.name
+                );
+                if request.plan {
+                    report.would(kind.label(), &record.name, &record.id, Change::Missing);
+                } else {
+                    report.resource(kind.label(), &record.name, &record.id, Change::Missing);
+                    forget(request, record)?;
+                }
+                continue;
+            };
             if request.plan {
                 tracing::info!(
                     "would remove {} {} ({})",
                     kind.label(),
-                    record.name,
-                    record.id
+                    resolved.name,
+                    resolved.id
                 );
-                report.would(kind.label(), &record.name, &record.id, Change::Removed);
+                report.would(kind.label(), &resolved.name, &resolved.id, Change::Removed);
                 continue;
             }
-            match remove(clients, request, record).await? {
+            match remove(clients, request, &resolved).await? {
                 Outcome::Removed => {
                     report.resource(kind.label(), &record.name, &record.id, Change::Removed)
                 }
@@ -192,6 +211,49 @@ async fn remove(
             Ok(Outcome::Removed)
         }
     }
+}
+
+/// The object a pending record was about to create, when it exists (see
+/// [`CreatedResource::pending`] for the keys). Its create may have landed moments ago: Graph's
+/// replication can hide it for a few seconds from a teardown run right after the killed run.
+async fn resolve_pending(
+    clients: &Clients<'_>,
+    record: &CreatedResource,
+) -> Result<Option<CreatedResource>, PhaseError> {
+    let graph = clients.graph;
+    let found = match record.kind {
+        ResourceKind::Application => graph
+            .application_by_unique_name(&record.id)
+            .await?
+            .map(|application| application.id),
+        ResourceKind::ServicePrincipal | ResourceKind::AivenServicePrincipal => graph
+            .service_principal_for(&record.id)
+            .await?
+            .map(|principal| principal.id),
+        ResourceKind::FederatedCredential => {
+            match graph.federated_credentials(parent_of(record)?).await {
+                Ok(credentials) => credentials
+                    .into_iter()
+                    .find(|credential| credential.name == record.id)
+                    .map(|credential| credential.id),
+                // The app, and its credentials with it, is gone.
+                Err(error) if error.is_not_found() => None,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        ResourceKind::CustomRole => clients
+            .arm
+            .role_definition_by_id(&record.id)
+            .await?
+            .map(|role| role.id),
+        // Their ids were chosen before the create: removing a missing one is not an error.
+        _ => Some(record.id.clone()),
+    };
+    Ok(found.map(|id| CreatedResource {
+        id,
+        pending: false,
+        ..record.clone()
+    }))
 }
 
 fn parent_of(record: &CreatedResource) -> Result<&str, PhaseError> {

@@ -141,9 +141,7 @@ impl StateFile {
 
     /// Records a created resource unless it is recorded already.
     pub fn record(&mut self, record: CreatedResource) {
-        if !self.created.iter().any(|known| known.same_as(&record)) {
-            self.created.push(record);
-        }
+        super::records::merge_record(&mut self.created, record);
     }
 
     /// Forgets a created resource (teardown removed it).

@@ -10,7 +10,7 @@ mod file;
 mod records;
 
 pub use file::{STATE_VERSION, StateFile};
-pub use records::{CreatedResource, Failure, ResourceKind};
+pub use records::{CreatedResource, Failure, ResourceKind, merge_record};
 
 use crate::error::InputError;
 use crate::registry::Phase;

@@ -51,15 +51,21 @@ impl ResourceKind {
     }
 }
 
-/// One object this tool created.
+/// One object this tool created, or is creating.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedResource {
     pub kind: ResourceKind,
+    /// Its id; while `pending`, the key it is found by when its id is not known before it
+    /// exists (see [`CreatedResource::pending`]).
     pub id: String,
     pub name: String,
     /// The object it belongs to (the app, for its credentials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Recorded before its create request was sent, and not yet confirmed: a run killed while
+    /// the request was in flight leaves this, and the object may or may not exist.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 impl CreatedResource {
@@ -69,7 +75,30 @@ impl CreatedResource {
             id: id.into(),
             name: name.into(),
             parent: None,
+            pending: false,
         }
+    }
+
+    /// The record of a create about to be sent (write-ahead intent). `key` finds the object
+    /// whatever became of the request: the id itself when it is chosen by the tool (custom
+    /// roles and role assignments have derived guids; a GitHub secret has its name); else the
+    /// app registration's `uniqueName`, a service principal's `appId`, a federated credential's
+    /// name.
+    pub fn pending(kind: ResourceKind, key: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            pending: true,
+            ..Self::new(kind, key, name)
+        }
+    }
+
+    /// Whether this confirmed record is the object a pending record was about to create: the
+    /// same kind, parent and key or name.
+    pub fn resolves(&self, pending: &CreatedResource) -> bool {
+        !self.pending
+            && pending.pending
+            && self.kind == pending.kind
+            && same_text(self.parent.as_deref(), pending.parent.as_deref())
+            && (self.id.eq_ignore_ascii_case(&pending.id) || self.name == pending.name)
     }
 
     pub fn within(mut self, parent: impl Into<String>) -> Self {
@@ -80,10 +109,32 @@ impl CreatedResource {
     /// The same object (Azure ids compare without case).
     pub fn same_as(&self, other: &CreatedResource) -> bool {
         self.kind == other.kind
+            && self.pending == other.pending
             && self.id.eq_ignore_ascii_case(&other.id)
-            && self.parent.as_deref().map(str::to_ascii_lowercase)
-                == other.parent.as_deref().map(str::to_ascii_lowercase)
+            && same_text(self.parent.as_deref(), other.parent.as_deref())
     }
+}
+
+/// Takes in one record: a confirmed one replaces the pending records it resolves; a pending
+/// one is dropped when a confirmed record resolves it already.
+pub fn merge_record(records: &mut Vec<CreatedResource>, record: CreatedResource) {
+    if record.pending {
+        if records
+            .iter()
+            .any(|known| known.same_as(&record) || known.resolves(&record))
+        {
+            return;
+        }
+    } else {
+        records.retain(|known| !record.resolves(known));
+    }
+    if !records.iter().any(|known| known.same_as(&record)) {
+        records.push(record);
+    }
+}
+
+fn same_text(left: Option<&str>, right: Option<&str>) -> bool {
+    left.map(str::to_ascii_lowercase) == right.map(str::to_ascii_lowercase)
 }
 
 /// The last failed phase: its name, its catalog code and its message (no secret: messages name
@@ -94,4 +145,67 @@ pub struct Failure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_confirmed_record_replaces_the_pending_one_by_key_or_name() {
+        let mut records = Vec::new();
+        let app = CreatedResource::pending(ResourceKind::Application, "aiven-peering.app", "app");
+        let role_id = "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/g";
+        let role = CreatedResource::pending(ResourceKind::CustomRole, role_id, "peer");
+        merge_record(&mut records, app.clone());
+        merge_record(&mut records, role.clone());
+        merge_record(&mut records, app.clone());
+        assert_eq!(records, [app.clone(), role.clone()]);
+
+        // The app's object id is known only once it exists: its name says which it is.
+        let made = CreatedResource::new(ResourceKind::Application, "object-id", "app");
+        merge_record(&mut records, made.clone());
+        assert_eq!(records, [role.clone(), made.clone()]);
+        // A stale pending record (an older killed run's) does not come back beside it.
+        merge_record(&mut records, app);
+        assert_eq!(records, [role, made.clone()]);
+        // The role's id was chosen ahead: the same id, any case.
+        let confirmed = CreatedResource::new(
+            ResourceKind::CustomRole,
+            role_id.to_ascii_uppercase(),
+            "renamed",
+        );
+        merge_record(&mut records, confirmed.clone());
+        assert_eq!(records, [made, confirmed]);
+    }
+
+    #[test]
+    fn a_pending_record_of_another_parent_or_kind_stays() {
+        let mut records = Vec::new();
+        let credential = CreatedResource::pending(ResourceKind::FederatedCredential, "n", "label")
+            .within("app-1");
+        merge_record(&mut records, credential.clone());
+        merge_record(
+            &mut records,
+            CreatedResource::new(ResourceKind::FederatedCredential, "id", "label").within("app-2"),
+        );
+        merge_record(
+            &mut records,
+            CreatedResource::new(ResourceKind::Application, "n", "label"),
+        );
+        assert!(records.contains(&credential));
+        assert_eq!(records.len(), 3);
+    }
+
+    #[test]
+    fn pending_is_written_only_when_true() {
+        let pending = CreatedResource::pending(ResourceKind::ServicePrincipal, "app-id", "app");
+        let text = serde_json::to_string(&pending).unwrap();
+        assert!(text.contains("\"pending\":true"), "{text}");
+        let confirmed = CreatedResource::new(ResourceKind::ServicePrincipal, "sp", "app");
+        let text = serde_json::to_string(&confirmed).unwrap();
+        assert!(!text.contains("pending"), "{text}");
+        let read: CreatedResource = serde_json::from_str(&text).unwrap();
+        assert_eq!(read, confirmed);
+    }
 }

@@ -126,6 +126,12 @@ pub(super) async fn ensure_application(
         record(report, &planned, Change::Created);
         return Ok(planned);
     }
+    report.intend(
+        ResourceKind::Application,
+        &unique_name,
+        &request.app_name,
+        None,
+    );
     let created = graph
         .upsert_application(&unique_name, &request.app_name, &[APPLICATION_TAG])
         .await?;

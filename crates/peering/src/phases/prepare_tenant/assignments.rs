@@ -80,6 +80,15 @@ pub(super) async fn ensure_assignment(
         return Ok(None);
     }
     let guid = wanted.guid();
+    report.intend(
+        ResourceKind::RoleAssignment,
+        &format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/{guid}",
+            wanted.scope
+        ),
+        &label(wanted),
+        None,
+    );
     let wait = Wait::new(
         format!("role assignment for the {} to be accepted", wanted.who),
         pacing.replication_timeout,

@@ -1,9 +1,8 @@
 //! prepare-tenant's two chains of writes, Aiven's and the user app's, each looking before it
-//! writes. They run one after the other, Aiven's first: its role assignment must propagate
-//! before Aiven checks it (request-peering), so its clock starts as early as it can, and the
-//! user app's chain runs while it does. They do not run concurrently: a run killed at a write
-//! must have exactly one write in flight, so every object made before it is recorded ahead
-//! (teardown undoes a killed run from those records).
+//! writes. They run concurrently, and within each the service principal and the role are made
+//! together, so a run killed at one write may have others in flight: every create is recorded
+//! in the state file before it is sent (`Report::intend`), with the key that finds its object
+//! whatever became of the request, and teardown undoes a killed run from those records.
 
 use super::{PEER_ACTION, USER_PEERING_ACTIONS};
 use super::{
@@ -51,11 +50,10 @@ pub(super) async fn user_chain(
 ) -> Result<(), PhaseError> {
     let wanted = user_wanted(request, scope);
     let mut role_part = report.part();
-    let principal = user_principal(admin_graph, github, request, report).await;
-    let role = match principal {
-        Ok(_) => user_role(admin_arm, wanted.as_ref(), scope, &mut role_part).await,
-        Err(_) => Ok((None, String::new())),
-    };
+    let (principal, role) = tokio::join!(
+        user_principal(admin_graph, github, request, report),
+        user_role(admin_arm, wanted.as_ref(), scope, &mut role_part),
+    );
     report.absorb(role_part);
     let (user_sp_id, (user_role, user_role_id)) = (principal?, role?);
     report.outputs.user_role_id = Some(user_role_id.clone());
@@ -116,10 +114,14 @@ async fn user_principal(
     let (user_sp, user_sp_change) = principals::ensure_service_principal(
         admin_graph,
         &application.app_id,
-        "the app's service principal",
-        false,
+        &principals::Principal {
+            what: "the app's service principal",
+            kind: ResourceKind::ServicePrincipal,
+            name: &request.app_name,
+            foreign: false,
+        },
         &request.pacing,
-        report.planning(),
+        report,
     )
     .await?;
     report.resource(
@@ -208,17 +210,20 @@ pub(super) async fn aiven_chain(
         accept_wider: request.accept_wider_role,
     };
     let mut role_part = report.part();
-    let planning = report.planning();
-    let principal = principals::ensure_service_principal(
-        admin_graph,
-        &request.aiven_app_id,
-        "the Aiven app's service principal",
-        true,
-        &request.pacing,
-        planning,
-    )
-    .await
-    .map(|(aiven_sp, aiven_sp_change)| {
+    let principal = async {
+        let (aiven_sp, aiven_sp_change) = principals::ensure_service_principal(
+            admin_graph,
+            &request.aiven_app_id,
+            &principals::Principal {
+                what: "the Aiven app's service principal",
+                kind: ResourceKind::AivenServicePrincipal,
+                name: "Aiven",
+                foreign: true,
+            },
+            &request.pacing,
+            report,
+        )
+        .await?;
         report.resource("service principal", "Aiven", &aiven_sp.id, aiven_sp_change);
         if aiven_sp_change == Change::Created {
             report.created(
@@ -229,11 +234,14 @@ pub(super) async fn aiven_chain(
             );
         }
         report.outputs.aiven_sp_id = Some(aiven_sp.id.clone());
-        aiven_sp
-    })?;
-    let role = roles::ensure_custom_role(admin_arm, &wanted, &mut role_part).await;
+        Ok::<_, PhaseError>(aiven_sp)
+    };
+    let (principal, role) = tokio::join!(
+        principal,
+        roles::ensure_custom_role(admin_arm, &wanted, &mut role_part)
+    );
     report.absorb(role_part);
-    let (aiven_sp, aiven_role) = (principal, role?);
+    let (aiven_sp, aiven_role) = (principal?, role?);
     report.outputs.aiven_role_id = Some(aiven_role.id.clone());
     let assigned_at = assign(
         admin_arm,

@@ -87,6 +87,12 @@ pub(super) async fn ensure_federated_credential(
         report.would("federated credential", &label, &name, Change::Created);
         return Ok(());
     }
+    report.intend(
+        ResourceKind::FederatedCredential,
+        &name,
+        &label,
+        Some(object_id),
+    );
     let created = despite_replication(pacing, "adding a federated credential", || {
         graph.create_federated_credential(
             object_id,

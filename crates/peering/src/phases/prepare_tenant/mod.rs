@@ -144,26 +144,19 @@ pub async fn prepare_tenant(
         subscription_scope: canonical.subscription_scope(),
         vnet_id: &vnet.id,
     };
-    // Aiven's chain first (its assignment's propagation is the longer wait), then the user
-    // app's; each reports into its own part, absorbed in this order even after a failure.
     let mut user_part = report.part();
     let mut aiven_part = report.part();
-    let aiven_outcome =
-        chains::aiven_chain(admin_arm, admin_graph, request, &scope, &mut aiven_part).await;
-    let user_outcome = match aiven_outcome {
-        Ok(()) => {
-            chains::user_chain(
-                admin_arm,
-                admin_graph,
-                github,
-                request,
-                &scope,
-                &mut user_part,
-            )
-            .await
-        }
-        Err(_) => Ok(()),
-    };
+    let (aiven_outcome, user_outcome) = tokio::join!(
+        chains::aiven_chain(admin_arm, admin_graph, request, &scope, &mut aiven_part),
+        chains::user_chain(
+            admin_arm,
+            admin_graph,
+            github,
+            request,
+            &scope,
+            &mut user_part,
+        ),
+    );
     report.absorb(user_part);
     report.absorb(aiven_part);
     aiven_outcome?;

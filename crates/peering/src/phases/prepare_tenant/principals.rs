@@ -3,34 +3,45 @@
 
 use crate::error::PhaseError;
 use crate::phases::Pacing;
-use crate::report::Change;
+use crate::report::{Change, Report};
+use crate::state::ResourceKind;
 use api_core::retry::{self, Step, Wait};
 use azure_api::Graph;
 use azure_api::graph::{ServicePrincipal, is_replication_lag};
 
+/// Whose service principal: what it is called in messages, in the state file, and whether
+/// its app is another tenant's.
+pub(super) struct Principal<'a> {
+    pub what: &'a str,
+    pub kind: ResourceKind,
+    pub name: &'a str,
+    pub foreign: bool,
+}
+
 pub(super) async fn ensure_service_principal(
     graph: &Graph,
     app_id: &str,
-    what: &str,
-    foreign: bool,
+    principal: &Principal<'_>,
     pacing: &Pacing,
-    planning: bool,
+    report: &mut Report,
 ) -> Result<(ServicePrincipal, Change), PhaseError> {
+    let Principal { what, foreign, .. } = *principal;
     // The app of a plan's stand-in has no service principal yet.
     if !super::plan::is_planned(app_id)
         && let Some(existing) = graph.service_principal_for(app_id).await?
     {
         return Ok((existing, Change::AlreadyPresent));
     }
-    if planning {
+    if report.planning() {
         return Ok((super::plan::service_principal(app_id), Change::Created));
     }
+    report.intend(principal.kind, app_id, principal.name, None);
     let wait = Wait::new(
         format!("{what} to be created"),
         pacing.replication_timeout,
         pacing.interval,
     );
-    Ok(retry::until(&wait, |_| async move {
+    let made = retry::until(&wait, |_| async move {
         match graph.create_service_principal(app_id).await {
             Ok(principal) => Step::Done((principal, Change::Created)),
             Err(error) if error.status() == Some(409) => {
@@ -57,5 +68,10 @@ pub(super) async fn ensure_service_principal(
             Err(error) => Step::Fail(error.into()),
         }
     })
-    .await?)
+    .await;
+    // Refused: nothing was made, so nothing of this appId is this tool's to remove later.
+    if let Err(retry::WaitError::Failed(_)) = &made {
+        report.abandon(principal.kind, app_id, None);
+    }
+    Ok(made?)
 }

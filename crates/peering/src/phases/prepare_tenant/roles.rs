@@ -95,7 +95,19 @@ pub(super) async fn ensure_custom_role(
             );
             return Ok(super::plan::role(properties_of(wanted)));
         }
-        None => (create(arm, wanted).await?, Change::Created),
+        None => {
+            report.intend(
+                ResourceKind::CustomRole,
+                &format!(
+                    "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
+                    wanted.subscription_scope,
+                    wanted.guid()
+                ),
+                wanted.role_name,
+                None,
+            );
+            (create(arm, wanted).await?, Change::Created)
+        }
     };
     report.resource("custom role", wanted.role_name, &role.id, change);
     // Its guid is one only this tool derives: this run or an earlier one made it.

@@ -114,6 +114,15 @@ pub(super) async fn ensure_stored_secret(
     })
     .await?;
     crate::report::mask_in_ci_logs(&password.secret_text);
+    let spec = stored.target.spec();
+    if secret.is_none() {
+        report.intend(
+            ResourceKind::GitHubSecret,
+            &stored.name,
+            &label,
+            Some(&spec),
+        );
+    }
     let wait = Wait::new(
         format!("the write of GitHub secret {label} to be confirmed"),
         pacing.replication_timeout,
@@ -136,6 +145,7 @@ pub(super) async fn ensure_stored_secret(
         Err(WaitError::Failed(error)) => {
             // The secret was not written: nobody holds the new password.
             let _ = graph.remove_password(object_id, &password.key_id).await;
+            report.abandon(ResourceKind::GitHubSecret, &stored.name, Some(&spec));
             return Err(error);
         }
         Err(timed_out @ WaitError::TimedOut { .. }) => {
@@ -173,7 +183,7 @@ pub(super) async fn ensure_stored_secret(
             ResourceKind::GitHubSecret,
             &stored.name,
             &label,
-            Some(&stored.target.spec()),
+            Some(&spec),
         );
     }
     Ok(())
