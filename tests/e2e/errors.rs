@@ -137,16 +137,9 @@ async fn provoke(harness: &Harness, code: Code) -> (Run, i32) {
             2,
         ),
         Code::ApplicationAdministratorRequired => {
-            let admin = ready.admin_client_id.clone();
-            harness.sim.with_world(|world| {
-                for principal in world
-                    .service_principals
-                    .iter_mut()
-                    .filter(|sp| sp.app_id == admin)
-                {
-                    principal.directory_roles.clear();
-                }
-            });
+            // The admin may read the directory but holds no role that may create a service
+            // principal for another tenant's app: the preflight knows before the first write.
+            crate::preflight::admin_rights(harness, &[cloud_sim::DIRECTORY_READERS], &[]);
             (harness.prepare_tenant().run().await, 1)
         }
         Code::AppNameAmbiguous => {

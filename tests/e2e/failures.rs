@@ -8,25 +8,36 @@ use std::time::{Duration, SystemTime};
 use tests::{Harness, Run};
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_admin_without_application_administrator_is_told_so() {
+async fn an_admin_that_may_not_read_its_roles_is_warned_and_the_write_decides() {
     let harness = Harness::start().await;
-    let admin_app = harness.ready().admin_client_id.clone();
-    harness.sim.with_world(|world| {
-        for principal in world
-            .service_principals
-            .iter_mut()
-            .filter(|sp| sp.app_id == admin_app)
-        {
-            principal.directory_roles.clear();
-        }
-    });
+    // No directory role and no Graph permission: the preflight's reads are refused (403), so
+    // it cannot know; it warns and lets the write answer, which Graph refuses too.
+    crate::preflight::admin_rights(&harness, &[], &[]);
+    let writes_before = harness.write_count();
     let run = harness.prepare_tenant().run().await;
     run.assert_code(1);
     assert!(
-        run.stderr.contains("Application administrator"),
+        run.stderr.contains(
+            "cannot check whether the admin identity may create the service principal of Aiven's app"
+        ),
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr.contains("error[AZP-GRAPH-APP-ADMIN-REQUIRED]"),
+        "{}",
+        run.stderr
+    );
+    let writes = harness.writes_since(writes_before);
+    assert!(
+        writes
+            .iter()
+            .any(|write| write.contains("POST /v1.0/servicePrincipals -> 403")),
+        "the run went on to the write: {writes:?}"
+    );
+    // Given the role, the same run goes through.
+    crate::preflight::admin_rights(&harness, &[cloud_sim::APPLICATION_ADMINISTRATOR], &[]);
+    harness.prepare_tenant().run().await.assert_success();
     harness.assert_no_secret_leaked();
 }
 

@@ -57,6 +57,88 @@ async fn prepare_tenant_checks_the_admins_role_rights_at_the_vnet_first() {
     .await;
 }
 
+/// Replaces the admin identity's directory roles and Microsoft Graph application permissions.
+pub(crate) fn admin_rights(harness: &Harness, roles: &[&str], graph_permissions: &[&str]) {
+    let admin_app = harness.ready().admin_client_id.clone();
+    harness.sim.with_world(|world| {
+        for principal in world
+            .service_principals
+            .iter_mut()
+            .filter(|principal| principal.app_id == admin_app)
+        {
+            principal.directory_roles = roles.iter().map(|role| role.to_string()).collect();
+            principal.graph_app_roles = graph_permissions
+                .iter()
+                .map(|permission| permission.to_string())
+                .collect();
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prepare_tenant_checks_the_admins_right_to_create_aivens_service_principal_first() {
+    let harness = Harness::start().await;
+    // The admin may read the directory, and can see that it may not create a service
+    // principal for another tenant's app.
+    admin_rights(
+        &harness,
+        &[cloud_sim::DIRECTORY_READERS],
+        &["Directory.Read.All"],
+    );
+    let run = fails_before_writing(
+        &harness,
+        harness.prepare_tenant(),
+        "AZP-GRAPH-APP-ADMIN-REQUIRED",
+    )
+    .await;
+    for named in [
+        "Application Administrator",
+        "Cloud Application Administrator",
+        "Application.ReadWrite.All",
+        "its active directory roles: Directory Readers",
+        "nothing was changed",
+    ] {
+        assert!(run.stderr.contains(named), "{named}: {}", run.stderr);
+    }
+    // The plan knows it too.
+    fails_before_writing(
+        &harness,
+        harness.prepare_tenant().arg("--plan"),
+        "AZP-GRAPH-APP-ADMIN-REQUIRED",
+    )
+    .await;
+    // Once Aiven's service principal exists there is nothing to create: no check, no failure
+    // from it (the role writes are still the admin's, and the run goes through).
+    admin_rights(&harness, &[cloud_sim::APPLICATION_ADMINISTRATOR], &[]);
+    harness.prepare_tenant().run().await.assert_success();
+    admin_rights(
+        &harness,
+        &[cloud_sim::DIRECTORY_READERS],
+        &["Directory.Read.All"],
+    );
+    harness.prepare_tenant().run().await.assert_success();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cloud_application_administrator_passes_the_check_and_prepares_the_tenant() {
+    let harness = Harness::start().await;
+    admin_rights(&harness, &[cloud_sim::CLOUD_APPLICATION_ADMINISTRATOR], &[]);
+    let run = harness.prepare_tenant().run().await;
+    run.assert_success();
+    assert!(!run.stderr.contains("cannot check"), "{}", run.stderr);
+    assert!(!run.output("aiven_sp_id").is_empty(), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_principal_with_application_read_write_all_passes_the_check() {
+    let harness = Harness::start().await;
+    admin_rights(&harness, &[], &[cloud_sim::APPLICATION_READ_WRITE_ALL]);
+    let run = harness.prepare_tenant().run().await;
+    run.assert_success();
+    assert!(!run.stderr.contains("cannot check"), "{}", run.stderr);
+    assert!(!run.output("aiven_sp_id").is_empty(), "{}", run.stderr);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn request_peering_checks_aivens_grant_and_the_ranges_first() {
     let harness = Harness::start().await;

@@ -1,5 +1,12 @@
 //! Microsoft Graph v1.0: applications, their passwords and federated credentials, and service
-//! principals.
+//! principals; in `rights`, what the signed-in identity holds in the directory.
+
+mod rights;
+
+pub use rights::{
+    AppRoleAssignment, DirectoryRole, DirectoryRoleAssignment, DirectoryRoleDefinition,
+    MICROSOFT_GRAPH_APP_ID,
+};
 
 use crate::credential::Credential;
 use crate::error::AzureError;

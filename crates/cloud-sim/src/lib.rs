@@ -34,8 +34,9 @@ pub use config::{
 };
 pub use faults::HeldWrite;
 pub use world::{
-    AIVEN_APP_ID, APPLICATION_ADMINISTRATOR, AivenProject, Application, AsyncOperation, Audience,
-    BUSY_HIDDEN_ROLE_NAME, BUSY_HIDDEN_SUBSCRIPTION_NAME, FederatedIdentityCredential, Fixtures,
+    AIVEN_APP_ID, APPLICATION_ADMINISTRATOR, APPLICATION_READ_WRITE_ALL, AivenProject, Application,
+    AsyncOperation, Audience, BUSY_HIDDEN_ROLE_NAME, BUSY_HIDDEN_SUBSCRIPTION_NAME,
+    CLOUD_APPLICATION_ADMINISTRATOR, DIRECTORY_READERS, FederatedIdentityCredential, Fixtures,
     GITHUB_OIDC_ISSUER, GithubEnvironment, GithubRepository, GithubSecret, GithubState,
     IssuedToken, NETWORK_CONTRIBUTOR_ROLE_ID, OWNER_ROLE_ID, OperationKind, PEER_ACTION,
     PasswordCredential, PeeringConnection, Permission, ProjectVpc, READER_ROLE_ID, ResourceGroup,

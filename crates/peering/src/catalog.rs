@@ -48,8 +48,8 @@ catalog! {
         cause: "No virtual network of that name exists in that resource group of that subscription (names are case-insensitive, so this is not a case problem).",
         fix: "Check --resource-group and --vnet-name (or --vnet-id) against `az network vnet list`.";
     ApplicationAdministratorRequired => "AZP-GRAPH-APP-ADMIN-REQUIRED", "the admin cannot create a service principal for Aiven's app",
-        cause: "Creating a service principal for a foreign (multi-tenant) application needs the Application administrator or Cloud application administrator directory role; Graph answers 403 Authorization_RequestDenied.",
-        fix: "Assign the admin identity the Application administrator role in the user tenant (Entra ID > Roles and administrators), then re-run prepare-tenant.";
+        cause: "Creating a service principal for another tenant's multi-tenant application needs an active Application Administrator, Cloud Application Administrator or Global Administrator directory role, or, for an app-only caller, the Microsoft Graph application permission Application.ReadWrite.All. prepare-tenant reads the admin identity's roles and permissions before its first write and stops when none is held; otherwise Graph refuses the write with 403.",
+        fix: "Assign the admin identity Application Administrator or Cloud Application Administrator in your tenant (Entra ID > Roles and administrators; activate it if it is PIM-eligible), or grant its service principal Application.ReadWrite.All on Microsoft Graph with admin consent, then re-run prepare-tenant.";
     AppNameAmbiguous => "AZP-GRAPH-APP-NAME-AMBIGUOUS", "several app registrations have the name",
         cause: "Display names of app registrations are not unique; the tool cannot tell which one is meant.",
         fix: "Name the one to use with --app-id, delete the extra app registrations, or choose another --app-name.";

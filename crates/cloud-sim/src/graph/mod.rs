@@ -1,11 +1,13 @@
 //! Microsoft Graph v1.0: routing, authentication, `$filter` and key-segment parsing, Graph's
 //! error shape and the one place collections are built. Resource families live in
 //! `applications`, `credentials` (passwords, federated identity credentials),
-//! `service_principals` and `directory_objects` (lookups by id).
+//! `service_principals`, `directory_objects` (lookups by id) and `rights` (who may create
+//! what, and the reads that tell a principal's roles and permissions).
 
 mod applications;
 mod credentials;
 mod directory_objects;
+mod rights;
 mod service_principals;
 
 use std::sync::Arc;
@@ -21,9 +23,7 @@ use crate::Shared;
 use crate::authz::{TokenProblem, resolve_bearer};
 use crate::http::{is_guid, json_response, parse_json, path_segments, query_pairs, with_identity};
 use crate::paging::{self, ListRequest};
-use crate::world::{
-    APPLICATION_ADMINISTRATOR, Application, Audience, IssuedToken, World, new_guid, rfc3339,
-};
+use crate::world::{Application, Audience, IssuedToken, World, new_guid, rfc3339};
 
 use applications::{
     application_json, create_application, delete_application, find_application, list_applications,
@@ -94,6 +94,8 @@ fn invalid_json() -> Response<Body> {
 /// The caller of a Graph request.
 struct Caller {
     token: IssuedToken,
+    /// May create service principals for foreign applications and manage every application:
+    /// one of the directory roles or Graph application permissions in `rights`.
     is_application_administrator: bool,
 }
 
@@ -122,13 +124,7 @@ fn authenticate(world: &World, headers: &HeaderMap) -> Result<Caller, Response<B
     })?;
     let is_application_administrator = world
         .service_principal(&token.tenant_id, &token.service_principal_id)
-        .is_some_and(|principal| {
-            principal.directory_roles.iter().any(|role| {
-                role == APPLICATION_ADMINISTRATOR
-                    || role == "Global Administrator"
-                    || role == "Cloud Application Administrator"
-            })
-        });
+        .is_some_and(rights::may_create_foreign_service_principals);
     Ok(Caller {
         token,
         is_application_administrator,
@@ -416,6 +412,17 @@ fn route(request: &GraphRequest, world: &mut World, path: &str) -> Response<Body
                 (Method::GET | Method::DELETE, None) => not_found(&value),
                 _ => method_not_allowed(),
             }
+        }
+        (Method::GET, ["servicePrincipals", object_id, "transitiveMemberOf", cast])
+            if *cast == "microsoft.graph.directoryRole" =>
+        {
+            rights::directory_roles_of(request, world, object_id)
+        }
+        (Method::GET, ["servicePrincipals", object_id, "appRoleAssignments"]) => {
+            rights::app_role_assignments_of(request, world, object_id)
+        }
+        (Method::GET, ["roleManagement", "directory", "roleAssignments"]) => {
+            rights::role_assignments(request, world)
         }
         (method, ["servicePrincipals", object_id]) => {
             if !is_guid(object_id) {

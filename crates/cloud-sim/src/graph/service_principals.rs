@@ -211,6 +211,7 @@ pub(super) fn create_service_principal(
         app_owner_tenant_id: application.tenant_id.clone(),
         account_enabled,
         directory_roles: Vec::new(),
+        graph_app_roles: Vec::new(),
         visible_at: request.now
             + request.shared.delays.drawn(
                 request.shared.delays.graph_replication_lag,

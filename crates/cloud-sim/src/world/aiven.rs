@@ -179,6 +179,7 @@ fn grant_user_application(
                 app_owner_tenant_id: application.tenant_id.clone(),
                 account_enabled: true,
                 directory_roles: Vec::new(),
+                graph_app_roles: Vec::new(),
                 visible_at: now,
                 created_time: SystemTime::now(),
             });

@@ -67,6 +67,7 @@ pub(crate) fn add_other_peoples_objects(world: &mut World, start: Instant) {
         "westeurope",
     );
 
+    give_the_admin_other_rights(world);
     add_peered_networks(world, &main_subscription, &visible);
     let principals = add_applications(world, &tenant, &users, start, now_wall);
     let subscriptions = [
@@ -271,6 +272,7 @@ fn add_applications(
             app_owner_tenant_id: tenant.to_string(),
             account_enabled: true,
             directory_roles: Vec::new(),
+            graph_app_roles: Vec::new(),
             visible_at: start,
             created_time: created,
         });
@@ -278,6 +280,29 @@ fn add_applications(
         principals.push(principal_id);
     }
     principals
+}
+
+/// A platform team's identity holds other directory roles and Graph permissions too, listed
+/// before the one that matters: a client that reads only the first page of its roles misses it.
+fn give_the_admin_other_rights(world: &mut World) {
+    let admin_id = world.fixtures.admin_service_principal_id.clone();
+    if let Some(admin) = world
+        .service_principals
+        .iter_mut()
+        .find(|principal| principal.object_id == admin_id)
+    {
+        let others = [
+            "Reports Reader",
+            "Message Center Reader",
+            "Directory Readers",
+        ];
+        admin
+            .directory_roles
+            .splice(0..0, others.map(str::to_string));
+        admin
+            .graph_app_roles
+            .extend(["User.Read.All", "Group.Read.All", "Directory.Read.All"].map(str::to_string));
+    }
 }
 
 /// A password nobody in the simulation knows (its value is not kept, not even for leak scans).

@@ -9,8 +9,16 @@ use serde_json::Value;
 
 /// The fixed application id of Aiven's multi-tenant application.
 pub const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
-/// The directory role that may create service principals for foreign applications.
+/// The directory role that may create service principals for foreign applications; so may
+/// the two below it.
 pub const APPLICATION_ADMINISTRATOR: &str = "Application Administrator";
+pub const CLOUD_APPLICATION_ADMINISTRATOR: &str = "Cloud Application Administrator";
+pub const GLOBAL_ADMINISTRATOR: &str = "Global Administrator";
+/// A directory role that may read the directory and nothing more.
+pub const DIRECTORY_READERS: &str = "Directory Readers";
+/// The Microsoft Graph application permission that may create service principals for foreign
+/// applications (an app-only caller's alternative to the directory roles).
+pub const APPLICATION_READ_WRITE_ALL: &str = "Application.ReadWrite.All";
 /// Built-in role ids (the same in every tenant, as in Azure).
 pub const OWNER_ROLE_ID: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 pub const CONTRIBUTOR_ROLE_ID: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
@@ -120,8 +128,13 @@ pub struct ServicePrincipal {
     pub display_name: String,
     pub app_owner_tenant_id: String,
     pub account_enabled: bool,
-    /// Directory roles such as `Application Administrator`.
+    /// Active directory roles such as `Application Administrator` (by display name; the
+    /// built-in ones the simulator knows are in `graph::rights`). PIM-eligible roles that are
+    /// not activated are not listed: they grant nothing.
     pub directory_roles: Vec<String>,
+    /// Microsoft Graph application permissions granted to it (app role values such as
+    /// `Application.ReadWrite.All`), as `appRoleAssignments` on Graph's service principal.
+    pub graph_app_roles: Vec<String>,
     pub visible_at: Instant,
     pub created_time: SystemTime,
 }
@@ -536,6 +549,21 @@ impl World {
                 principal
                     .directory_roles
                     .retain(|existing| existing != role);
+            }
+        }
+    }
+
+    /// Grants a service principal a Microsoft Graph application permission (an app role value
+    /// such as `APPLICATION_READ_WRITE_ALL`), as admin consent does.
+    pub fn grant_graph_app_role(&mut self, service_principal_id: &str, permission: &str) {
+        for principal in &mut self.service_principals {
+            if principal.object_id == service_principal_id
+                && !principal
+                    .graph_app_roles
+                    .iter()
+                    .any(|held| held == permission)
+            {
+                principal.graph_app_roles.push(permission.to_string());
             }
         }
     }

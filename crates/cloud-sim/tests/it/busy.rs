@@ -489,3 +489,131 @@ async fn a_gateway_timeout_hides_a_write_that_was_applied() {
         "the write happened although the answer says it timed out"
     );
 }
+
+/// Every page of a Graph list read with `ConsistencyLevel: eventual` (advanced queries).
+async fn eventual_pages(test: &TestSim, url: &str, token: &str) -> (Vec<Value>, usize) {
+    let mut items = Vec::new();
+    let mut pages = 0;
+    let mut next = Some(url.to_string());
+    while let Some(url) = next.take() {
+        let answer = test
+            .send(
+                Method::GET,
+                &url,
+                Some(&format!("Bearer {token}")),
+                None,
+                &[("ConsistencyLevel", "eventual")],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{url}: {}", answer.body);
+        pages += 1;
+        items.extend(answer.body["value"].as_array().cloned().unwrap_or_default());
+        next = answer.body["@odata.nextLink"].as_str().map(str::to_string);
+    }
+    (items, pages)
+}
+
+#[tokio::test]
+async fn the_admins_roles_and_permissions_come_in_pages_and_agree_with_the_write() {
+    let test = start_busy().await;
+    let ready = test.ready().clone();
+    let token = test.admin_token("graph").await;
+    let admin = test
+        .sim
+        .with_world(|world| world.fixtures.admin_service_principal_id.clone());
+    let roles_url = format!(
+        "{}/v1.0/servicePrincipals/{admin}/transitiveMemberOf/microsoft.graph.directoryRole?$count=true",
+        ready.graph
+    );
+    // The cast is an advanced query: without the header Graph refuses it.
+    let plain = test.graph(
+        Method::GET,
+        &format!("/servicePrincipals/{admin}/transitiveMemberOf/microsoft.graph.directoryRole?$count=true"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(plain.status, StatusCode::BAD_REQUEST, "{}", plain.body);
+    // The role that matters comes after the admin's other roles, on a later page.
+    let (roles, pages) = eventual_pages(&test, &roles_url, &token).await;
+    assert!(pages > 1, "{roles:?}");
+    assert_eq!(
+        names(&roles, "/roleTemplateId").last().map(String::as_str),
+        Some("9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"),
+        "{roles:?}"
+    );
+    let permissions_url = format!(
+        "{}/v1.0/servicePrincipals/{admin}/appRoleAssignments",
+        ready.graph
+    );
+    let (granted, pages) = test.all_pages(&permissions_url, &token).await;
+    assert!(pages > 1, "{granted:?}");
+    assert!(
+        !names(&granted, "/appRoleId")
+            .contains(&"1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9".to_string())
+    );
+    let assignments_url = format!(
+        "{}/v1.0/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{admin}'&$expand=roleDefinition",
+        ready.graph
+    );
+    let (assignments, _) = test.all_pages(&assignments_url, &token).await;
+    assert_eq!(assignments.len(), roles.len(), "{assignments:?}");
+    assert!(
+        assignments
+            .iter()
+            .all(|assignment| assignment["roleDefinition"]["isBuiltIn"] == true)
+    );
+
+    // Without the role, the reads say so and the write agrees; with Application.ReadWrite.All
+    // instead, the reads show the permission and the write goes through.
+    test.sim.with_world(|world| {
+        world.revoke_directory_role(&admin, cloud_sim::APPLICATION_ADMINISTRATOR)
+    });
+    let (roles, _) = eventual_pages(&test, &roles_url, &token).await;
+    assert!(
+        !names(&roles, "/displayName").contains(&cloud_sim::APPLICATION_ADMINISTRATOR.to_string())
+    );
+    let body = json!({"appId": cloud_sim::AIVEN_APP_ID});
+    let denied = test
+        .graph(
+            Method::POST,
+            "/servicePrincipals",
+            &token,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.body);
+    test.sim.with_world(|world| {
+        world.grant_graph_app_role(&admin, cloud_sim::APPLICATION_READ_WRITE_ALL)
+    });
+    let (granted, _) = test.all_pages(&permissions_url, &token).await;
+    assert!(
+        names(&granted, "/appRoleId").contains(&"1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9".to_string())
+    );
+    let created = test
+        .graph(Method::POST, "/servicePrincipals", &token, Some(body))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+
+    // A principal with no role and no Graph permission may not read them: 403.
+    test.sim.with_world(|world| {
+        for principal in world
+            .service_principals
+            .iter_mut()
+            .filter(|p| p.object_id == admin)
+        {
+            principal.directory_roles.clear();
+            principal.graph_app_roles.clear();
+        }
+    });
+    let refused = test
+        .send(
+            Method::GET,
+            &roles_url,
+            Some(&format!("Bearer {token}")),
+            None,
+            &[("ConsistencyLevel", "eventual")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+}

@@ -40,6 +40,164 @@ pub async fn prepare_tenant(admin_arm: &Arm, vnet_id: &str) -> Result<(), PhaseE
     .with_code(Code::RoleWriteDenied))
 }
 
+/// The directory roles that may create a service principal for another tenant's
+/// multi-tenant application (Graph reference, `POST /servicePrincipals`: "for multitenant
+/// apps, the calling user must also be in" one of them), by template id.
+const FOREIGN_PRINCIPAL_ROLES: [(&str, &str); 3] = [
+    (
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+        "Application Administrator",
+    ),
+    (
+        "158c047a-c907-4556-b7ef-446551a6b5f7",
+        "Cloud Application Administrator",
+    ),
+    (
+        "62e90394-69f5-4237-9190-012177145e10",
+        "Global Administrator",
+    ),
+];
+
+/// The Microsoft Graph application permissions (app role ids) that may do it for an app-only
+/// caller. `Application.ReadWrite.OwnedBy` may not: with it the application must be the
+/// tenant's own.
+const FOREIGN_PRINCIPAL_PERMISSIONS: [(&str, &str); 2] = [
+    (
+        "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+        "Application.ReadWrite.All",
+    ),
+    (
+        "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+        "Directory.ReadWrite.All",
+    ),
+];
+
+/// Checks, before prepare-tenant's first write, that the admin identity may create the
+/// service principal of Aiven's app when it is not there yet: one of the directory roles or
+/// Graph permissions above, active now. It fails only when it knows the right is missing; a
+/// read it may not make, or a custom directory role that might grant it, leaves the answer to
+/// the write (as the ARM check does).
+pub async fn foreign_service_principal(
+    graph: &Graph,
+    aiven_app_id: &str,
+) -> Result<(), PhaseError> {
+    match right_to_create_foreign_principal(graph, aiven_app_id).await {
+        Err(error) if error.code() != Some(Code::ApplicationAdministratorRequired) => {
+            tracing::warn!(
+                "cannot check whether the admin identity may create the service principal of Aiven's app (the write will tell): {error}"
+            );
+            Ok(())
+        }
+        outcome => outcome,
+    }
+}
+
+async fn right_to_create_foreign_principal(
+    graph: &Graph,
+    aiven_app_id: &str,
+) -> Result<(), PhaseError> {
+    if graph.service_principal_for(aiven_app_id).await?.is_some() {
+        return Ok(());
+    }
+    let caller = graph.caller_object_id().await?.ok_or_else(|| {
+        PhaseError::failed("the admin identity's own directory object is not visible")
+    })?;
+    let granting_role = |template: &str| {
+        FOREIGN_PRINCIPAL_ROLES
+            .iter()
+            .any(|(id, _)| id.eq_ignore_ascii_case(template))
+    };
+    let roles = graph.caller_directory_roles(&caller).await?;
+    if roles
+        .iter()
+        .any(|role| role.role_template_id.as_deref().is_some_and(granting_role))
+    {
+        return Ok(());
+    }
+    let application = graph.signs_in_as_application();
+    if application {
+        let granted = graph.app_role_assignments(&caller).await?;
+        if granted.iter().any(|assignment| {
+            FOREIGN_PRINCIPAL_PERMISSIONS
+                .iter()
+                .any(|(id, _)| id.eq_ignore_ascii_case(&assignment.app_role_id))
+        }) {
+            return Ok(());
+        }
+    }
+    // Custom directory roles are no `directoryRole` objects: a tenant-wide one might grant it.
+    let assignments = graph.directory_role_assignments(&caller).await?;
+    let mut custom = Vec::new();
+    for assignment in &assignments {
+        if granting_role(&assignment.role_definition_id) {
+            return Ok(());
+        }
+        let tenant_wide = assignment.directory_scope_id.as_deref().unwrap_or("/") == "/";
+        let definition = assignment.role_definition.as_ref();
+        if tenant_wide && definition.is_none_or(|definition| !definition.is_built_in) {
+            custom.push(
+                definition
+                    .and_then(|definition| definition.display_name.clone())
+                    .unwrap_or_else(|| assignment.role_definition_id.clone()),
+            );
+        }
+    }
+    if !custom.is_empty() {
+        return Err(PhaseError::failed(format!(
+            "it holds custom directory role(s) {} that may grant it",
+            custom.join(", ")
+        )));
+    }
+    Err(foreign_principal_denied(
+        aiven_app_id,
+        &caller,
+        application,
+        &roles,
+    ))
+}
+
+fn foreign_principal_denied(
+    aiven_app_id: &str,
+    caller: &str,
+    application: bool,
+    roles: &[azure_api::graph::DirectoryRole],
+) -> PhaseError {
+    let names = |list: &[(&str, &str)]| {
+        let names: Vec<&str> = list.iter().map(|(_, name)| *name).collect();
+        names.join(", ")
+    };
+    let held: Vec<&str> = roles
+        .iter()
+        .filter_map(|role| role.display_name.as_deref())
+        .collect();
+    let held = if held.is_empty() {
+        "none".to_string()
+    } else {
+        held.join(", ")
+    };
+    let (who, permission) = if application {
+        (
+            format!("service principal {caller}"),
+            format!(
+                ", nor any of the Microsoft Graph application permissions {}",
+                names(&FOREIGN_PRINCIPAL_PERMISSIONS)
+            ),
+        )
+    } else {
+        (format!("signed-in user {caller}"), String::new())
+    };
+    PhaseError::failed(format!(
+        "the admin identity ({who}) may not create the service principal of Aiven's app {aiven_app_id} in your tenant: it holds none of the directory roles {}{permission} (its active directory roles: {held}); assign it Application Administrator or Cloud Application Administrator (a PIM-eligible role must be activated){}, then re-run (nothing was changed)",
+        names(&FOREIGN_PRINCIPAL_ROLES),
+        if application {
+            ", or grant it Application.ReadWrite.All with admin consent"
+        } else {
+            ""
+        }
+    ))
+    .with_code(Code::ApplicationAdministratorRequired)
+}
+
 /// Checks, before the first write, what Aiven would otherwise refuse minutes later: a project
 /// VPC that is not ACTIVE or not in Azure, and address ranges that overlap (the most common
 /// cause of INVALID_SPECIFICATION).

@@ -132,12 +132,14 @@ pub async fn prepare_tenant(
         ..Default::default()
     });
 
-    // Two independent chains run together, each looking before it writes: the user app (app,
-    // credentials, service principal, role, assignment) and Aiven's (service principal, role,
-    // assignment). Within a chain the service principal and the role are made together too.
-    // Each chain reports into its own part; both are absorbed, in this order, even when one
-    // fails, so a failure still reports what the other learned.
-    crate::phases::preflight::prepare_tenant(admin_arm, &vnet.id).await?;
+    // The admin's rights, ARM's and Graph's, are read together before the first write: a run
+    // that would be refused stops before it made anything.
+    let (role_writes, foreign_principal) = tokio::join!(
+        crate::phases::preflight::prepare_tenant(admin_arm, &vnet.id),
+        crate::phases::preflight::foreign_service_principal(admin_graph, &request.aiven_app_id)
+    );
+    role_writes?;
+    foreign_principal?;
 
     let scope = chains::Scope {
         tenant_id: &tenant_id,

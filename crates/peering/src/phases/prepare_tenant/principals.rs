@@ -1,5 +1,6 @@
 //! Service principals (seed steps 3 and 7): the user app's, and the Aiven app's in the user
-//! tenant. The foreign one needs the Application administrator role; a 403 says so at once.
+//! tenant. The foreign one needs the Application Administrator role or an equivalent (checked
+//! before the first write by `preflight::foreign_service_principal`); a 403 says so at once.
 
 use crate::error::PhaseError;
 use crate::phases::Pacing;
@@ -57,8 +58,10 @@ pub(super) async fn ensure_service_principal(
                 PhaseError::because(
                     format!(
                         "cannot create {what} for app {app_id}: the admin identity needs the \
-                     Application administrator (or Cloud application administrator) directory role \
-                     in the user tenant; assign it and re-run"
+                     Application Administrator or Cloud Application Administrator directory role \
+                     in your tenant (a PIM-eligible role must be activated), or, for a service \
+                     principal, the Microsoft Graph application permission \
+                     Application.ReadWrite.All with admin consent; grant one and re-run"
                     ),
                     error,
                 )
