@@ -36,12 +36,13 @@ pub use faults::HeldWrite;
 pub use world::{
     AIVEN_APP_ID, APPLICATION_ADMINISTRATOR, APPLICATION_READ_WRITE_ALL, AivenProject, Application,
     AsyncOperation, Audience, BUSY_HIDDEN_ROLE_NAME, BUSY_HIDDEN_SUBSCRIPTION_NAME,
-    CLOUD_APPLICATION_ADMINISTRATOR, DIRECTORY_READERS, FederatedIdentityCredential, Fixtures,
-    GITHUB_OIDC_ISSUER, GithubEnvironment, GithubRepository, GithubSecret, GithubState,
-    IssuedToken, NETWORK_CONTRIBUTOR_ROLE_ID, OWNER_ROLE_ID, OperationKind, PEER_ACTION,
-    PasswordCredential, PeeringConnection, Permission, ProjectVpc, READER_ROLE_ID, ResourceGroup,
-    RoleAssignment, RoleDefinition, SecretBox, SecretKind, ServicePrincipal, Subscription, Tenant,
-    User, VirtualNetwork, VirtualNetworkPeering, World,
+    CLOUD_APPLICATION_ADMINISTRATOR, CREATE_SERVICE_PRINCIPALS_ACTION, CustomDirectoryRole,
+    DIRECTORY_READERS, DirectoryGroup, FederatedIdentityCredential, Fixtures, GITHUB_OIDC_ISSUER,
+    GithubEnvironment, GithubRepository, GithubSecret, GithubState, IssuedToken,
+    NETWORK_CONTRIBUTOR_ROLE_ID, OWNER_ROLE_ID, OperationKind, PEER_ACTION, PasswordCredential,
+    PeeringConnection, Permission, ProjectVpc, READER_ROLE_ID, ResourceGroup, RoleAssignment,
+    RoleDefinition, SecretBox, SecretKind, ServicePrincipal, Subscription, Tenant, User,
+    VirtualNetwork, VirtualNetworkPeering, World,
 };
 
 /// Why the simulator could not start.

@@ -97,6 +97,9 @@ struct Caller {
     /// May create service principals for foreign applications and manage every application:
     /// one of the directory roles or Graph application permissions in `rights`.
     is_application_administrator: bool,
+    /// May create service principals for foreign applications: as above, or through a custom
+    /// directory role that allows it (which manages no application).
+    may_create_foreign_service_principals: bool,
 }
 
 impl Caller {
@@ -122,12 +125,15 @@ fn authenticate(world: &World, headers: &HeaderMap) -> Result<Caller, Response<B
             message,
         )
     })?;
-    let is_application_administrator = world
-        .service_principal(&token.tenant_id, &token.service_principal_id)
-        .is_some_and(rights::may_create_foreign_service_principals);
+    let principal = world.service_principal(&token.tenant_id, &token.service_principal_id);
+    let is_application_administrator =
+        principal.is_some_and(|principal| rights::is_application_administrator(world, principal));
+    let may_create_foreign_service_principals = principal
+        .is_some_and(|principal| rights::may_create_foreign_service_principals(world, principal));
     Ok(Caller {
         token,
         is_application_administrator,
+        may_create_foreign_service_principals,
     })
 }
 
@@ -417,6 +423,11 @@ fn route(request: &GraphRequest, world: &mut World, path: &str) -> Response<Body
             if *cast == "microsoft.graph.directoryRole" =>
         {
             rights::directory_roles_of(request, world, object_id)
+        }
+        (Method::GET, ["servicePrincipals", object_id, "transitiveMemberOf", cast])
+            if *cast == "microsoft.graph.group" =>
+        {
+            rights::groups_of(request, world, object_id)
         }
         (Method::GET, ["servicePrincipals", object_id, "appRoleAssignments"]) => {
             rights::app_role_assignments_of(request, world, object_id)

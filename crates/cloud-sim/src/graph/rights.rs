@@ -1,7 +1,8 @@
 //! What a Graph caller may do in the directory, and the reads that tell a principal's rights:
 //! its active directory roles (`transitiveMemberOf/microsoft.graph.directoryRole`), its
-//! Microsoft Graph application permissions (`appRoleAssignments`) and its directory role
-//! assignments (`roleManagement/directory/roleAssignments`). The same world data decides the
+//! Microsoft Graph application permissions (`appRoleAssignments`), its groups
+//! (`transitiveMemberOf/microsoft.graph.group`) and the directory role assignments made to it
+//! or to a role-assignable group (`roleManagement/directory/roleAssignments`). The same world data decides the
 //! writes (`may_create_foreign_service_principals`), so a client's preflight that reads these
 //! and the write it predicts can never disagree.
 
@@ -16,7 +17,8 @@ use super::{
 use crate::http::query_value;
 use crate::world::{
     APPLICATION_ADMINISTRATOR, APPLICATION_READ_WRITE_ALL, CLOUD_APPLICATION_ADMINISTRATOR,
-    DIRECTORY_READERS, GLOBAL_ADMINISTRATOR, ServicePrincipal, World, rfc3339, sha256,
+    CREATE_SERVICE_PRINCIPALS_ACTION, CustomDirectoryRole, DIRECTORY_READERS, GLOBAL_ADMINISTRATOR,
+    ServicePrincipal, World, rfc3339, sha256,
 };
 
 /// The built-in directory roles the simulator knows, by display name, with their template ids
@@ -98,24 +100,74 @@ const READ_PERMISSIONS: [&str; 5] = [
     "RoleManagement.Read.Directory",
 ];
 
-/// Whether this principal may create a service principal for a foreign application: the one
-/// place the write's 403 and the reads below are decided from.
-pub(super) fn may_create_foreign_service_principals(principal: &ServicePrincipal) -> bool {
-    principal
-        .directory_roles
+/// The directory roles a principal holds: its own, then those of the role-assignable groups it
+/// is a member of (by display name, built-in or custom).
+fn held_directory_roles<'w>(
+    world: &'w World,
+    principal: &'w ServicePrincipal,
+) -> impl Iterator<Item = &'w String> {
+    let through_groups = world
+        .directory_groups
         .iter()
-        .any(|role| FOREIGN_PRINCIPAL_ROLES.contains(&role.as_str()))
+        .filter(|group| {
+            group.tenant_id == principal.tenant_id
+                && group.is_assignable_to_role
+                && group
+                    .member_ids
+                    .iter()
+                    .any(|member| member.eq_ignore_ascii_case(&principal.object_id))
+        })
+        .flat_map(|group| group.directory_roles.iter());
+    principal.directory_roles.iter().chain(through_groups)
+}
+
+/// The tenant's custom directory role of this display name, if it is one.
+fn custom_role<'w>(
+    world: &'w World,
+    tenant_id: &str,
+    name: &str,
+) -> Option<&'w CustomDirectoryRole> {
+    world
+        .custom_directory_roles
+        .iter()
+        .find(|role| role.tenant_id == tenant_id && role.display_name == name)
+}
+
+/// Whether this principal is an application administrator: one of the built-in roles above
+/// (its own or a role-assignable group's) or one of the Graph permissions above. It may create
+/// service principals for foreign applications and manage every application.
+pub(super) fn is_application_administrator(world: &World, principal: &ServicePrincipal) -> bool {
+    held_directory_roles(world, principal)
+        .any(|name| FOREIGN_PRINCIPAL_ROLES.contains(&name.as_str()))
         || principal
             .graph_app_roles
             .iter()
             .any(|permission| FOREIGN_PRINCIPAL_PERMISSIONS.contains(&permission.as_str()))
 }
 
+/// Whether this principal may create a service principal for a foreign application: the one
+/// place the write's 403 and the reads below are decided from. An application administrator
+/// may, and so may the holder of a custom role (its own or a role-assignable group's) that
+/// allows `CREATE_SERVICE_PRINCIPALS_ACTION`.
+pub(super) fn may_create_foreign_service_principals(
+    world: &World,
+    principal: &ServicePrincipal,
+) -> bool {
+    is_application_administrator(world, principal)
+        || held_directory_roles(world, principal).any(|name| {
+            custom_role(world, &principal.tenant_id, name).is_some_and(|role| {
+                role.allowed_resource_actions
+                    .iter()
+                    .any(|action| action.eq_ignore_ascii_case(CREATE_SERVICE_PRINCIPALS_ACTION))
+            })
+        })
+}
+
 /// Whether this principal may read memberships and role assignments: any directory role (all
 /// of them read the directory) or a Graph read permission. Without either, Graph answers 403.
-fn may_read_rights(principal: Option<&ServicePrincipal>) -> bool {
+fn may_read_rights(world: &World, principal: Option<&ServicePrincipal>) -> bool {
     principal.is_some_and(|principal| {
-        !principal.directory_roles.is_empty()
+        held_directory_roles(world, principal).next().is_some()
             || principal
                 .graph_app_roles
                 .iter()
@@ -167,7 +219,7 @@ fn reader(request: &GraphRequest, world: &World) -> Result<(), Response<Body>> {
         request.tenant_id(),
         &request.caller.token.service_principal_id,
     );
-    if may_read_rights(caller) {
+    if may_read_rights(world, caller) {
         Ok(())
     } else {
         Err(insufficient_privileges())
@@ -190,14 +242,13 @@ fn target<'w>(
         .ok_or_else(|| not_found(object_id))
 }
 
-/// `GET /servicePrincipals/{id}/transitiveMemberOf/microsoft.graph.directoryRole`: the active
-/// directory roles. A cast on a membership is an advanced query: Graph wants
-/// `ConsistencyLevel: eventual` and `$count=true` with it.
-pub(super) fn directory_roles_of(
+/// The principal whose memberships an OData cast reads. A cast on a membership is an advanced
+/// query: Graph wants `ConsistencyLevel: eventual` and `$count=true` with it.
+fn advanced_membership_read<'w>(
     request: &GraphRequest,
-    world: &World,
+    world: &'w World,
     object_id: &str,
-) -> Response<Body> {
+) -> Result<&'w ServicePrincipal, Response<Body>> {
     let advanced = request
         .headers
         .get("ConsistencyLevel")
@@ -205,22 +256,35 @@ pub(super) fn directory_roles_of(
         .is_some_and(|value| value.eq_ignore_ascii_case("eventual"))
         && query_value(&request.query, "$count") == Some("true");
     if !advanced {
-        return graph_error(
+        return Err(graph_error(
             StatusCode::BAD_REQUEST,
             "Request_UnsupportedQuery",
             "The OData cast on a membership is an advanced query: send the header 'ConsistencyLevel: eventual' and '$count=true'.",
-        );
+        ));
     }
-    if let Err(response) = reader(request, world) {
-        return response;
-    }
-    let principal = match target(request, world, object_id) {
+    reader(request, world)?;
+    target(request, world, object_id)
+}
+
+/// `GET /servicePrincipals/{id}/transitiveMemberOf/microsoft.graph.directoryRole`: the active
+/// built-in directory roles, its own and those it holds through role-assignable groups.
+pub(super) fn directory_roles_of(
+    request: &GraphRequest,
+    world: &World,
+    object_id: &str,
+) -> Response<Body> {
+    let principal = match advanced_membership_read(request, world, object_id) {
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    let values: Vec<Value> = principal
-        .directory_roles
-        .iter()
+    // Custom roles are no `directoryRole` objects; built-in ones held through a group are.
+    let mut names: Vec<&String> = held_directory_roles(world, principal)
+        .filter(|name| custom_role(world, &principal.tenant_id, name).is_none())
+        .collect();
+    names.sort();
+    names.dedup();
+    let values: Vec<Value> = names
+        .into_iter()
         .map(|name| {
             let template = role_template_id(name);
             json!({
@@ -232,6 +296,35 @@ pub(super) fn directory_roles_of(
         })
         .collect();
     collection_response(request, "directoryObjects", values)
+}
+
+/// `GET /servicePrincipals/{id}/transitiveMemberOf/microsoft.graph.group`: the groups it is a
+/// member of (an advanced query, as the directory-role cast).
+pub(super) fn groups_of(request: &GraphRequest, world: &World, object_id: &str) -> Response<Body> {
+    let principal = match advanced_membership_read(request, world, object_id) {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
+    let values: Vec<Value> = world
+        .directory_groups
+        .iter()
+        .filter(|group| {
+            group.tenant_id == principal.tenant_id
+                && group
+                    .member_ids
+                    .iter()
+                    .any(|member| member.eq_ignore_ascii_case(&principal.object_id))
+        })
+        .map(|group| {
+            json!({
+                "@odata.type": "#microsoft.graph.group",
+                "id": group.object_id,
+                "displayName": group.display_name,
+                "isAssignableToRole": group.is_assignable_to_role,
+            })
+        })
+        .collect();
+    collection_response(request, "groups", values)
 }
 
 /// `GET /servicePrincipals/{id}/appRoleAssignments`: the app roles granted to it, here only on
@@ -272,9 +365,9 @@ pub(super) fn app_role_assignments_of(
     )
 }
 
-/// `GET /roleManagement/directory/roleAssignments?$filter=principalId eq '…'`: a principal's
-/// active directory role assignments (all tenant-wide and built-in here), with
-/// `$expand=roleDefinition`.
+/// `GET /roleManagement/directory/roleAssignments?$filter=principalId eq '…'`: the active
+/// directory role assignments made to a principal or a role-assignable group directly (all
+/// tenant-wide here; built-in or custom), with `$expand=roleDefinition`.
 pub(super) fn role_assignments(request: &GraphRequest, world: &World) -> Response<Body> {
     if let Err(response) = reader(request, world) {
         return response;
@@ -292,30 +385,54 @@ pub(super) fn role_assignments(request: &GraphRequest, world: &World) -> Respons
             .split(',')
             .any(|name| name.trim() == "roleDefinition")
     });
-    let roles = world
+    // Directory roles are assigned to principals and to role-assignable groups alike.
+    let tenant_id = request.tenant_id();
+    let principal_roles = world
         .service_principals
         .iter()
         .find(|principal| {
-            principal.tenant_id == request.tenant_id()
+            principal.tenant_id == tenant_id
                 && principal.object_id.eq_ignore_ascii_case(&principal_id)
         })
-        .map(|principal| principal.directory_roles.clone())
-        .unwrap_or_default();
-    let values: Vec<Value> = roles
+        .map(|principal| &principal.directory_roles);
+    let group_roles = world
+        .directory_groups
         .iter()
+        .find(|group| {
+            group.tenant_id == tenant_id
+                && group.is_assignable_to_role
+                && group.object_id.eq_ignore_ascii_case(&principal_id)
+        })
+        .map(|group| &group.directory_roles);
+    let values: Vec<Value> = principal_roles
+        .into_iter()
+        .chain(group_roles)
+        .flatten()
         .map(|name| {
-            let template = role_template_id(name);
+            let custom = custom_role(world, tenant_id, name);
+            let definition_id = custom.map_or_else(|| role_template_id(name), |role| role.id.clone());
             let mut assignment = json!({
-                "id": derived_id(&format!("{principal_id} {template}")),
+                "id": derived_id(&format!("{principal_id} {definition_id}")),
                 "principalId": principal_id,
-                "roleDefinitionId": template,
+                "roleDefinitionId": definition_id,
                 "directoryScopeId": "/",
             });
             if let (true, Some(object)) = (expand, assignment.as_object_mut()) {
-                object.insert(
-                    "roleDefinition".to_string(),
-                    json!({"id": template, "templateId": template, "displayName": name, "isBuiltIn": true}),
-                );
+                let definition = match custom {
+                    Some(role) => json!({
+                        "id": role.id,
+                        "displayName": role.display_name,
+                        "isBuiltIn": false,
+                        "rolePermissions": [{"allowedResourceActions": role.allowed_resource_actions}],
+                    }),
+                    None => json!({
+                        "id": definition_id,
+                        "templateId": definition_id,
+                        "displayName": name,
+                        "isBuiltIn": true,
+                    }),
+                };
+                object.insert("roleDefinition".to_string(), definition);
             }
             assignment
         })

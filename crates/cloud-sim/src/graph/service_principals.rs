@@ -184,7 +184,7 @@ pub(super) fn create_service_principal(
         if !application.is_multi_tenant() {
             return no_backing_application(&app_id);
         }
-        if !request.caller.is_application_administrator {
+        if !request.caller.may_create_foreign_service_principals {
             return must_be_local_tenant();
         }
     } else if !request.caller.may_manage(&application) {

@@ -128,15 +128,47 @@ pub struct ServicePrincipal {
     pub display_name: String,
     pub app_owner_tenant_id: String,
     pub account_enabled: bool,
-    /// Active directory roles such as `Application Administrator` (by display name; the
-    /// built-in ones the simulator knows are in `graph::rights`). PIM-eligible roles that are
-    /// not activated are not listed: they grant nothing.
+    /// Active directory roles assigned to it directly, such as `Application Administrator` (by
+    /// display name; the built-in ones the simulator knows are in `graph::rights`, custom ones
+    /// are in `World::custom_directory_roles`). PIM-eligible roles that are not activated are
+    /// not listed: they grant nothing. Roles held through groups are in `DirectoryGroup`.
     pub directory_roles: Vec<String>,
     /// Microsoft Graph application permissions granted to it (app role values such as
     /// `Application.ReadWrite.All`), as `appRoleAssignments` on Graph's service principal.
     pub graph_app_roles: Vec<String>,
     pub visible_at: Instant,
     pub created_time: SystemTime,
+}
+
+/// The directory action a custom directory role needs to create service principals, those of
+/// other tenants' multi-tenant applications among them.
+pub const CREATE_SERVICE_PRINCIPALS_ACTION: &str = "microsoft.directory/servicePrincipals/create";
+
+/// A custom directory role (Entra ID RBAC), defined in one tenant. It is no `directoryRole`
+/// object: it shows only in `roleManagement/directory/roleAssignments`.
+#[derive(Clone, Debug)]
+pub struct CustomDirectoryRole {
+    pub id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    /// Its `rolePermissions`' `allowedResourceActions`, such as
+    /// `CREATE_SERVICE_PRINCIPALS_ACTION`.
+    pub allowed_resource_actions: Vec<String>,
+}
+
+/// A group of a tenant's directory. Only a role-assignable one (`isAssignableToRole`) may be
+/// assigned directory roles; its members then hold them through it.
+#[derive(Clone, Debug)]
+pub struct DirectoryGroup {
+    pub object_id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub is_assignable_to_role: bool,
+    /// Object ids of its members (service principals here).
+    pub member_ids: Vec<String>,
+    /// Directory roles assigned to the group, by display name: built-in ones, or custom ones
+    /// from `World::custom_directory_roles`.
+    pub directory_roles: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -435,6 +467,9 @@ pub struct World {
     pub service_principals: Vec<ServicePrincipal>,
     pub role_definitions: Vec<RoleDefinition>,
     pub role_assignments: Vec<RoleAssignment>,
+    /// Custom directory roles (Entra ID), as opposed to ARM's `role_definitions`.
+    pub custom_directory_roles: Vec<CustomDirectoryRole>,
+    pub directory_groups: Vec<DirectoryGroup>,
     pub subscriptions: Vec<Subscription>,
     pub virtual_networks: Vec<VirtualNetwork>,
     pub operations: Vec<AsyncOperation>,

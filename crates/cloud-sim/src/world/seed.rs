@@ -377,6 +377,8 @@ pub(crate) fn seed_world(start: Instant, preset: TenantPreset) -> (World, SeedSe
         service_principals,
         role_definitions,
         role_assignments,
+        custom_directory_roles: Vec::new(),
+        directory_groups: Vec::new(),
         subscriptions,
         virtual_networks,
         operations: Vec::new(),
