@@ -139,6 +139,72 @@ async fn a_service_principal_with_application_read_write_all_passes_the_check() 
     assert!(!run.output("aiven_sp_id").is_empty(), "{}", run.stderr);
 }
 
+/// Puts the admin identity in a group (role-assignable or not) that is assigned a custom
+/// directory role allowing the creation of service principals.
+fn admin_in_group_with_custom_role(harness: &Harness, role_assignable: bool) {
+    let tenant = harness.ready().user_tenant_id.clone();
+    let admin_app = harness.ready().admin_client_id.clone();
+    harness.sim.with_world(|world| {
+        let admin = (world.service_principal_for_app(&tenant, &admin_app))
+            .map(|principal| principal.object_id.clone())
+            .expect("the admin's service principal");
+        world.custom_directory_roles = vec![cloud_sim::CustomDirectoryRole {
+            id: "5d0c6a0e-2b7e-4f3a-9c61-0a4f1f0e7a11".to_string(),
+            tenant_id: tenant.clone(),
+            display_name: "Enterprise App Onboarder".to_string(),
+            allowed_resource_actions: vec![cloud_sim::CREATE_SERVICE_PRINCIPALS_ACTION.to_string()],
+        }];
+        world.directory_groups = vec![
+            cloud_sim::DirectoryGroup {
+                object_id: "0c7e1c55-8a0b-4b8e-9d7f-3c2a1b0e9f01".to_string(),
+                tenant_id: tenant.clone(),
+                display_name: "All platform identities".to_string(),
+                is_assignable_to_role: false,
+                member_ids: vec![admin.clone()],
+                directory_roles: Vec::new(),
+            },
+            cloud_sim::DirectoryGroup {
+                object_id: "9a3f5e27-64d1-4c0b-b2a8-7e6d5c4b3a02".to_string(),
+                tenant_id: tenant.clone(),
+                display_name: "platform-app-onboarders".to_string(),
+                is_assignable_to_role: role_assignable,
+                member_ids: vec![admin],
+                directory_roles: vec!["Enterprise App Onboarder".to_string()],
+            },
+        ];
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_with_a_custom_role_through_a_role_assignable_group_is_not_stopped() {
+    let harness = Harness::start().await;
+    // The admin holds no directory role of its own; it may read the directory.
+    admin_rights(&harness, &[], &["Directory.Read.All"]);
+    // A group that is not role-assignable can hold no directory role: the admin may not
+    // create the service principal, and the preflight knows it.
+    admin_in_group_with_custom_role(&harness, false);
+    fails_before_writing(
+        &harness,
+        harness.prepare_tenant(),
+        "AZP-GRAPH-APP-ADMIN-REQUIRED",
+    )
+    .await;
+    // Through a role-assignable group the custom role is the admin's: the preflight cannot
+    // tell what the role allows, so it warns naming it, and the write goes through.
+    admin_in_group_with_custom_role(&harness, true);
+    let run = harness.prepare_tenant().run().await;
+    run.assert_success();
+    for named in [
+        "cannot check whether the admin identity may create the service principal",
+        "Enterprise App Onboarder",
+        "platform-app-onboarders",
+    ] {
+        assert!(run.stderr.contains(named), "{named}: {}", run.stderr);
+    }
+    assert!(!run.output("aiven_sp_id").is_empty(), "{}", run.stderr);
+    harness.assert_no_secret_leaked();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn request_peering_checks_aivens_grant_and_the_ranges_first() {
     let harness = Harness::start().await;

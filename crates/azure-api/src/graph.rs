@@ -4,8 +4,8 @@
 mod rights;
 
 pub use rights::{
-    AppRoleAssignment, DirectoryRole, DirectoryRoleAssignment, DirectoryRoleDefinition,
-    MICROSOFT_GRAPH_APP_ID,
+    AppRoleAssignment, DirectoryGroup, DirectoryRole, DirectoryRoleAssignment,
+    DirectoryRoleDefinition, MICROSOFT_GRAPH_APP_ID,
 };
 
 use crate::credential::Credential;

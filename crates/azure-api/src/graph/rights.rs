@@ -1,6 +1,7 @@
 //! What the signed-in identity holds in the directory: its active directory roles, its
-//! Microsoft Graph application permissions (app-only callers) and its directory role
-//! assignments. Reads a caller may make about itself; each list is followed to its last page.
+//! Microsoft Graph application permissions (app-only callers), its role-assignable groups and
+//! the directory role assignments made to it or to them. Reads a caller may make about itself;
+//! each list is followed to its last page.
 
 use super::Graph;
 use crate::error::AzureError;
@@ -22,6 +23,17 @@ pub struct DirectoryRole {
     pub display_name: Option<String>,
     /// The built-in role's id, the same in every tenant.
     pub role_template_id: Option<String>,
+}
+
+/// A group the caller is a member of. Directory roles may be assigned only to a
+/// role-assignable one (`isAssignableToRole`); its members then hold them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryGroup {
+    pub id: String,
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub is_assignable_to_role: Option<bool>,
 }
 
 /// An app role granted to a service principal on some resource application.
@@ -79,22 +91,49 @@ impl Graph {
         .await
     }
 
+    /// The caller's own directory object in Graph's paths: its service principal
+    /// (`caller_object_id`) for an application, `/me` for a user.
+    fn caller_path(&self, caller_object_id: &str) -> String {
+        if self.signs_in_as_application() {
+            format!("/servicePrincipals/{caller_object_id}")
+        } else {
+            "/me".to_string()
+        }
+    }
+
     /// The caller's active directory roles, direct or through groups: for an application its
     /// service principal's (`caller_object_id`), for a user the signed-in user's (`/me`).
     pub async fn caller_directory_roles(
         &self,
         caller_object_id: &str,
     ) -> Result<Vec<DirectoryRole>, AzureError> {
-        let owner = if self.signs_in_as_application() {
-            format!("/servicePrincipals/{caller_object_id}")
-        } else {
-            "/me".to_string()
-        };
+        let owner = self.caller_path(caller_object_id);
         let url = self.url(
             &format!("{owner}/transitiveMemberOf/microsoft.graph.directoryRole"),
             &[("$count", "true")],
         )?;
         self.list_eventual(url).await
+    }
+
+    /// The role-assignable groups the caller is a member of, directly or through other groups
+    /// (custom directory roles assigned to them are the caller's too, yet name the group).
+    pub async fn caller_role_assignable_groups(
+        &self,
+        caller_object_id: &str,
+    ) -> Result<Vec<DirectoryGroup>, AzureError> {
+        let owner = self.caller_path(caller_object_id);
+        let url = self.url(
+            &format!("{owner}/transitiveMemberOf/microsoft.graph.group"),
+            &[
+                ("$count", "true"),
+                ("$select", "id,displayName,isAssignableToRole"),
+            ],
+        )?;
+        let groups: Vec<DirectoryGroup> = self.list_eventual(url).await?;
+        Ok(groups
+            .into_iter()
+            .filter(|group| group.is_assignable_to_role == Some(true))
+            .collect())
     }
 
     /// The app roles granted to a service principal (application permissions among them).
@@ -109,8 +148,8 @@ impl Graph {
         self.list(url).await
     }
 
-    /// A principal's active directory role assignments made to it directly, with their role
-    /// definitions (custom roles among them).
+    /// The active directory role assignments made directly to a principal or a
+    /// role-assignable group, with their role definitions (custom roles among them).
     pub async fn directory_role_assignments(
         &self,
         principal_id: &str,

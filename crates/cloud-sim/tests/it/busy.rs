@@ -617,3 +617,121 @@ async fn the_admins_roles_and_permissions_come_in_pages_and_agree_with_the_write
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
 }
+
+/// A role-assignable group the admin is in, holding `roles`; and groups that hold none.
+fn admin_groups(test: &TestSim, admin: &str, role_assignable: bool, roles: &[&str]) {
+    let tenant = test.ready().user_tenant_id.clone();
+    test.sim.with_world(|world| {
+        world.custom_directory_roles = vec![cloud_sim::CustomDirectoryRole {
+            id: "2f6b1d9e-7c4a-4e0b-8a31-5d2c9e8f7a60".to_string(),
+            tenant_id: tenant.clone(),
+            display_name: "App Onboarder".to_string(),
+            allowed_resource_actions: vec![cloud_sim::CREATE_SERVICE_PRINCIPALS_ACTION.to_string()],
+        }];
+        let group = |index: usize, assignable: bool, roles: &[&str]| cloud_sim::DirectoryGroup {
+            object_id: format!("7d1e0c42-0000-4000-8000-{index:012}"),
+            tenant_id: tenant.clone(),
+            display_name: format!("group {index}"),
+            is_assignable_to_role: assignable,
+            member_ids: vec![admin.to_string()],
+            directory_roles: roles.iter().map(|role| role.to_string()).collect(),
+        };
+        world.directory_groups = (0..4).map(|index| group(index, false, &[])).collect();
+        world
+            .directory_groups
+            .push(group(4, role_assignable, roles));
+    });
+}
+
+#[tokio::test]
+async fn roles_held_through_role_assignable_groups_are_read_as_the_write_decides() {
+    let test = start_busy().await;
+    let ready = test.ready().clone();
+    let token = test.admin_token("graph").await;
+    let admin = test
+        .sim
+        .with_world(|world| world.fixtures.admin_service_principal_id.clone());
+    test.sim.with_world(|world| {
+        for principal in world
+            .service_principals
+            .iter_mut()
+            .filter(|principal| principal.object_id == admin)
+        {
+            principal.directory_roles = vec![cloud_sim::DIRECTORY_READERS.to_string()];
+            principal.graph_app_roles.clear();
+        }
+    });
+    let groups_path = format!(
+        "/servicePrincipals/{admin}/transitiveMemberOf/microsoft.graph.group?$count=true&$select=id,displayName,isAssignableToRole"
+    );
+    let plain = test.graph(Method::GET, &groups_path, &token, None).await;
+    assert_eq!(plain.status, StatusCode::BAD_REQUEST, "{}", plain.body);
+    let groups_url = format!("{}/v1.0{groups_path}", ready.graph);
+    let roles_url = format!(
+        "{}/v1.0/servicePrincipals/{admin}/transitiveMemberOf/microsoft.graph.directoryRole?$count=true",
+        ready.graph
+    );
+    let group_assignments_url = format!(
+        "{}/v1.0/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'7d1e0c42-0000-4000-8000-000000000004'&$expand=roleDefinition",
+        ready.graph
+    );
+    let body = json!({"appId": cloud_sim::AIVEN_APP_ID});
+
+    // A group that is not role-assignable holds no role: the custom role grants nothing.
+    admin_groups(&test, &admin, false, &["App Onboarder"]);
+    let (groups, pages) = eventual_pages(&test, &groups_url, &token).await;
+    assert!(pages > 1, "{groups:?}");
+    assert_eq!(groups.len(), 5, "{groups:?}");
+    assert!(
+        groups
+            .iter()
+            .all(|group| group["isAssignableToRole"] == false)
+    );
+    let (assignments, _) = test.all_pages(&group_assignments_url, &token).await;
+    assert!(assignments.is_empty(), "{assignments:?}");
+    let denied = test
+        .graph(
+            Method::POST,
+            "/servicePrincipals",
+            &token,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.body);
+
+    // Role-assignable, it gives its members the custom role: the group's assignment shows it
+    // (not built in), the directory-role cast does not (a custom role is no directoryRole),
+    // and the write goes through.
+    admin_groups(&test, &admin, true, &["App Onboarder"]);
+    let (groups, _) = eventual_pages(&test, &groups_url, &token).await;
+    let assignable: Vec<&Value> = groups
+        .iter()
+        .filter(|group| group["isAssignableToRole"] == true)
+        .collect();
+    assert_eq!(assignable.len(), 1, "{groups:?}");
+    let (assignments, _) = test.all_pages(&group_assignments_url, &token).await;
+    assert_eq!(assignments.len(), 1, "{assignments:?}");
+    assert_eq!(assignments[0]["roleDefinition"]["isBuiltIn"], false);
+    assert_eq!(
+        assignments[0]["roleDefinition"]["displayName"],
+        "App Onboarder"
+    );
+    assert_eq!(assignments[0]["directoryScopeId"], "/");
+    let (roles, _) = eventual_pages(&test, &roles_url, &token).await;
+    assert_eq!(
+        names(&roles, "/displayName"),
+        vec![cloud_sim::DIRECTORY_READERS.to_string()]
+    );
+    let created = test
+        .graph(Method::POST, "/servicePrincipals", &token, Some(body))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+
+    // A built-in role held through the group is the member's active directory role.
+    admin_groups(&test, &admin, true, &[cloud_sim::APPLICATION_ADMINISTRATOR]);
+    let (roles, _) = eventual_pages(&test, &roles_url, &token).await;
+    assert!(
+        names(&roles, "/displayName").contains(&cloud_sim::APPLICATION_ADMINISTRATOR.to_string()),
+        "{roles:?}"
+    );
+}

@@ -75,8 +75,9 @@ const FOREIGN_PRINCIPAL_PERMISSIONS: [(&str, &str); 2] = [
 /// Checks, before prepare-tenant's first write, that the admin identity may create the
 /// service principal of Aiven's app when it is not there yet: one of the directory roles or
 /// Graph permissions above, active now. It fails only when it knows the right is missing; a
-/// read it may not make, or a custom directory role that might grant it, leaves the answer to
-/// the write (as the ARM check does).
+/// read it may not make, or a custom directory role that might grant it (assigned to the
+/// caller or to a role-assignable group it is in), leaves the answer to the write (as the ARM
+/// check does).
 pub async fn foreign_service_principal(
     graph: &Graph,
     aiven_app_id: &str,
@@ -126,19 +127,23 @@ async fn right_to_create_foreign_principal(
         }
     }
     // Custom directory roles are no `directoryRole` objects: a tenant-wide one might grant it.
-    let assignments = graph.directory_role_assignments(&caller).await?;
-    let mut custom = Vec::new();
-    for assignment in &assignments {
-        if granting_role(&assignment.role_definition_id) {
-            return Ok(());
-        }
-        let tenant_wide = assignment.directory_scope_id.as_deref().unwrap_or("/") == "/";
-        let definition = assignment.role_definition.as_ref();
-        if tenant_wide && definition.is_none_or(|definition| !definition.is_built_in) {
-            custom.push(
-                definition
-                    .and_then(|definition| definition.display_name.clone())
-                    .unwrap_or_else(|| assignment.role_definition_id.clone()),
+    let Some(mut custom) = custom_roles_unless_granted(
+        &graph.directory_role_assignments(&caller).await?,
+        granting_role,
+    ) else {
+        return Ok(());
+    };
+    if custom.is_empty() {
+        // A role assigned to a role-assignable group the caller is in names the group, not
+        // the caller: read those too before saying no.
+        for group in graph.caller_role_assignable_groups(&caller).await? {
+            let assignments = graph.directory_role_assignments(&group.id).await?;
+            let Some(roles) = custom_roles_unless_granted(&assignments, granting_role) else {
+                return Ok(());
+            };
+            let group_name = group.display_name.as_deref().unwrap_or(&group.id);
+            custom.extend(
+                (roles.into_iter()).map(|role| format!("{role} (through group {group_name})")),
             );
         }
     }
@@ -154,6 +159,30 @@ async fn right_to_create_foreign_principal(
         application,
         &roles,
     ))
+}
+
+/// What a principal's directory role assignments say: `None` when one grants the right (a
+/// built-in role of `FOREIGN_PRINCIPAL_ROLES`), else the tenant-wide custom roles that might.
+fn custom_roles_unless_granted(
+    assignments: &[azure_api::graph::DirectoryRoleAssignment],
+    granting_role: impl Fn(&str) -> bool,
+) -> Option<Vec<String>> {
+    let mut custom = Vec::new();
+    for assignment in assignments {
+        if granting_role(&assignment.role_definition_id) {
+            return None;
+        }
+        let tenant_wide = assignment.directory_scope_id.as_deref().unwrap_or("/") == "/";
+        let definition = assignment.role_definition.as_ref();
+        if tenant_wide && definition.is_none_or(|definition| !definition.is_built_in) {
+            custom.push(
+                definition
+                    .and_then(|definition| definition.display_name.clone())
+                    .unwrap_or_else(|| assignment.role_definition_id.clone()),
+            );
+        }
+    }
+    Some(custom)
 }
 
 fn foreign_principal_denied(
