@@ -278,11 +278,12 @@ pub(super) fn directory_roles_of(
         Err(response) => return response,
     };
     // Custom roles are no `directoryRole` objects; built-in ones held through a group are.
-    let mut names: Vec<&String> = held_directory_roles(world, principal)
-        .filter(|name| custom_role(world, &principal.tenant_id, name).is_none())
-        .collect();
-    names.sort();
-    names.dedup();
+    let mut names: Vec<&String> = Vec::new();
+    for name in held_directory_roles(world, principal) {
+        if custom_role(world, &principal.tenant_id, name).is_none() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
     let values: Vec<Value> = names
         .into_iter()
         .map(|name| {
