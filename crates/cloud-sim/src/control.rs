@@ -107,7 +107,7 @@ pub(crate) fn issue_gitlab_token(shared: &Shared, subject: &str, audience: &str)
         "iss": format!("{}/gitlab", shared.urls.control),
         "sub": subject,
         "aud": audience,
-        "exp": crate::jwt::expiry_after(std::time::Duration::from_secs(oidc_lifetime_seconds(&shared.delays))),
+        "exp": now + oidc_lifetime_seconds(&shared.delays),
         "iat": now,
         "nbf": now.saturating_sub(5),
         "jti": uuid::Uuid::new_v4().to_string(),

@@ -365,7 +365,7 @@ fn oidc_token(
         "iss": GITHUB_OIDC_ISSUER,
         "sub": subject,
         "aud": audience,
-        "exp": crate::jwt::expiry_after(std::time::Duration::from_secs(lifetime_seconds)),
+        "exp": now + lifetime_seconds,
         "iat": now,
         "nbf": now.saturating_sub(5),
         "jti": uuid::Uuid::new_v4().to_string(),

@@ -62,16 +62,6 @@ pub(crate) fn verify(key: &[u8], token: &str) -> Result<Value, JwtError> {
     Ok(claims)
 }
 
-/// The `exp` claim of a token issued now that lives `lifetime`: rounded up to the next whole
-/// second, so the token is valid for at least its lifetime (rounding down would make a
-/// one-second token issued at x.999 s expire a millisecond later).
-pub(crate) fn expiry_after(lifetime: std::time::Duration) -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (now + lifetime).as_secs_f64().ceil() as u64
-}
-
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
