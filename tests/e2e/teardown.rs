@@ -85,6 +85,58 @@ async fn until_deleted_connections_are_gone(harness: &Harness) {
     tokio::time::sleep(harness.sim.delays().aiven_delete_delay * 2).await;
 }
 
+/// `--plan` reads each recorded object: one deleted by hand is said to be gone (its record
+/// would only be dropped), the rest would be removed; and the run then does just that.
+#[tokio::test(flavor = "multi_thread")]
+async fn teardown_plan_tells_what_is_gone_already() {
+    let harness = Harness::start().await;
+    let before = tenant_and_project(&harness);
+    harness.run_procedure().await;
+    let vnet_id = harness.ready().vnet_id.clone();
+    harness.sim.with_world(|world| {
+        // Ours only: other teams' peerings on the VNet stay.
+        let aiven_vnet = world.fixtures.aiven_virtual_network_id.clone();
+        let vnet = world
+            .virtual_networks
+            .iter_mut()
+            .find(|vnet| vnet.id().eq_ignore_ascii_case(&vnet_id))
+            .unwrap();
+        vnet.peerings.retain(|peering| {
+            !peering
+                .remote_virtual_network_id
+                .eq_ignore_ascii_case(&aiven_vnet)
+        });
+    });
+    let writes = harness.write_count();
+    let plan = harness.teardown().arg("--plan").run().await;
+    plan.assert_success();
+    assert_eq!(harness.writes_since(writes), Vec::<String>::new());
+    let lines = |needle: &str| -> Vec<String> {
+        plan.stderr
+            .lines()
+            .filter(|line| line.contains(needle))
+            .map(str::to_string)
+            .collect()
+    };
+    let gone = lines("is gone already");
+    assert_eq!(gone.len(), 1, "{}", plan.stderr);
+    assert!(gone[0].contains("INFO VNet peering "), "{}", gone[0]);
+    assert_eq!(lines("would remove").len(), 8, "{}", plan.stderr);
+    assert!(
+        !lines("would remove")
+            .iter()
+            .any(|line| line.contains("would remove VNet peering")),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stdout.contains("missing"), "{}", plan.stdout);
+
+    harness.teardown().run().await.assert_success();
+    until_deleted_connections_are_gone(&harness).await;
+    assert_eq!(tenant_and_project(&harness), before);
+    harness.assert_no_secret_leaked();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn teardown_leaves_the_tenant_and_the_project_as_they_were() {
     let harness = Harness::start().await;

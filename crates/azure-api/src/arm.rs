@@ -554,6 +554,15 @@ impl Arm {
         self.optional(url).await
     }
 
+    /// A role assignment by its resource id; `None` if it does not exist.
+    pub async fn role_assignment_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<RoleAssignment>, AzureError> {
+        let url = self.url(id, api_version::AUTHORIZATION, &[])?;
+        self.optional(url).await
+    }
+
     /// Every role assignment that applies at, above or below a scope (every page).
     pub async fn role_assignments_at(
         &self,

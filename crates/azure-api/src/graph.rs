@@ -342,6 +342,15 @@ impl Graph {
         self.json(Method::POST, url, Some(body)).await
     }
 
+    /// A service principal by its object id; `None` if it does not exist.
+    pub async fn service_principal(
+        &self,
+        object_id: &str,
+    ) -> Result<Option<ServicePrincipal>, AzureError> {
+        let url = self.url(&format!("/servicePrincipals/{object_id}"), &[])?;
+        not_found_is_none(self.json(Method::GET, url, None).await)
+    }
+
     /// The service principal of an application in this tenant, if any.
     pub async fn service_principal_for(
         &self,

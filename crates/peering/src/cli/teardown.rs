@@ -175,29 +175,33 @@ impl PhaseCli for Args {
             .records
             .iter()
             .any(|record| record.kind == ResourceKind::PeeringConnection);
-        let aiven = match needs_aiven && !request.plan {
-            true => Some(context.aiven(context::aiven_token()?)),
-            false => None,
+        // A plan looks at the connection and the secret when the tokens are at hand, and
+        // says it cannot tell otherwise; a run needs them.
+        let aiven = match (needs_aiven, request.plan) {
+            (true, false) => Some(context.aiven(context::aiven_token()?)),
+            (true, true) => context::aiven_token()
+                .ok()
+                .map(|token| context.aiven(token)),
+            (false, _) => None,
         };
         let needs_github = request
             .records
             .iter()
             .any(|record| record.kind == ResourceKind::GitHubSecret);
-        let github = match needs_github && !request.plan {
-            true => {
-                // Asked before anything is removed: bad input changes nothing.
-                let token = env_vars::non_empty(env_vars::PEERING_GITHUB_TOKEN)
-                    .or_else(|| env_vars::non_empty(env_vars::GITHUB_TOKEN))
-                    .map(api_core::Secret::new)
-                    .ok_or_else(|| {
-                        InputError::new(
-                            env_vars::GITHUB_TOKEN,
-                            "deleting the GitHub secret this tool created needs a GitHub token with secrets write permission in PEERING_GITHUB_TOKEN or GITHUB_TOKEN",
-                        )
-                    })?;
-                Some(context.github(&token)?)
+        let github_token = env_vars::non_empty(env_vars::PEERING_GITHUB_TOKEN)
+            .or_else(|| env_vars::non_empty(env_vars::GITHUB_TOKEN))
+            .map(api_core::Secret::new);
+        let github = match (needs_github, request.plan, github_token) {
+            (true, _, Some(token)) => Some(context.github(&token)?),
+            // Asked before anything is removed: bad input changes nothing.
+            (true, false, None) => {
+                return Err(InputError::new(
+                    env_vars::GITHUB_TOKEN,
+                    "deleting the GitHub secret this tool created needs a GitHub token with secrets write permission in PEERING_GITHUB_TOKEN or GITHUB_TOKEN",
+                )
+                .into());
             }
-            false => None,
+            _ => None,
         };
         let admin = context.credential(context::admin_credential_source(&context)?)?;
         tracing::info!("signing in as {}", admin.describe());

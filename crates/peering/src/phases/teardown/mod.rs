@@ -6,6 +6,8 @@
 //! state file at once, so a run killed at any write is finished by the next one; removing what
 //! is already gone is not an error.
 
+mod exists;
+
 use crate::error::PhaseError;
 use crate::report::{Change, Report};
 use crate::state::{CreatedResource, ResourceKind, StateFile};
@@ -98,6 +100,18 @@ pub async fn teardown(
                 continue;
             };
             if request.plan {
+                // An object already gone only has its record dropped; one this run cannot
+                // look at is planned for removal.
+                if exists::still_there(clients, request, &resolved).await == Some(false) {
+                    tracing::info!(
+                        "{} {} is gone already ({}): its record would be dropped",
+                        kind.label(),
+                        resolved.name,
+                        resolved.id
+                    );
+                    report.would(kind.label(), &resolved.name, &resolved.id, Change::Missing);
+                    continue;
+                }
                 tracing::info!(
                     "would remove {} {} ({})",
                     kind.label(),
