@@ -16,7 +16,7 @@ pub fn run(fast: bool) -> Result<()> {
             cloud_sim::SimConfig::realistic()
         };
         let mut harness = Harness::start_with(config).await;
-        harness.poll_interval = "500ms".to_string();
+        harness.poll_interval = "1s".to_string();
         let ready = harness.ready().clone();
         println!(
             "cloud-sim is serving (Azure AD, Graph, ARM, Aiven) with {} delays",

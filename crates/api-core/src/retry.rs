@@ -9,7 +9,7 @@
 //! time waited so far, at least [`Wait::interval`] and at most [`Wait::max_interval`]. A
 //! change that happens at an unknown moment is so noticed within a tenth of the time it took
 //! (or one interval), and a 15-minute wait makes at most [`POLLS_PER_15_MINUTES`] attempts
-//! with the phases' default half-second interval. A `Retry-After` the service sends is taken as it is.
+//! with the default one-second interval. A `Retry-After` the service sends is taken as it is.
 //!
 //! Every wait reports its progress in one place, the way Terraform does: the first time it has
 //! to wait again, and then at most every [`Wait::report_every`], it logs "still waiting for …
@@ -58,9 +58,8 @@ pub const MAX_PAUSE: Duration = Duration::from_secs(60);
 /// A pause is the time waited so far divided by this (so a change is noticed within 10 %).
 pub const PAUSE_DIVISOR: u32 = 10;
 
-/// The most attempts a wait with the phases' default half-second interval makes in its first 15
-/// minutes (66: twenty in its first ten seconds, then a tenth of the time waited).
-pub const POLLS_PER_15_MINUTES: usize = 70;
+/// The most attempts a wait with a one-second interval makes in its first 15 minutes.
+pub const POLLS_PER_15_MINUTES: usize = 60;
 
 impl Wait {
     pub fn new(what: impl Into<String>, timeout: Duration, interval: Duration) -> Self {
@@ -221,18 +220,11 @@ mod tests {
 
     #[test]
     fn pauses_follow_the_time_waited_within_the_polling_budget() {
-        let wait = Wait::new(
-            "x",
-            Duration::from_secs(30 * 60),
-            Duration::from_millis(500),
-        );
-        assert_eq!(
-            pause_after(&wait, Duration::ZERO),
-            Duration::from_millis(500)
-        );
+        let wait = Wait::new("x", Duration::from_secs(30 * 60), Duration::from_secs(1));
+        assert_eq!(pause_after(&wait, Duration::ZERO), Duration::from_secs(1));
         assert_eq!(
             pause_after(&wait, Duration::from_secs(5)),
-            Duration::from_millis(500)
+            Duration::from_secs(1)
         );
         assert_eq!(
             pause_after(&wait, Duration::from_secs(40)),
@@ -243,7 +235,7 @@ mod tests {
         let attempts = attempts_within(&wait, fifteen_minutes);
         assert!(attempts <= POLLS_PER_15_MINUTES, "{attempts} attempts");
         assert!(
-            attempts >= 60,
+            attempts >= 40,
             "{attempts} attempts: the budget is used to notice early"
         );
         let steady = Wait::new("x", fifteen_minutes, Duration::from_secs(15)).steady();

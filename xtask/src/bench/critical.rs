@@ -9,8 +9,7 @@
 //! The slow profile has minutes-long delays (the realistic ones × [`SLOW_FACTOR`]: role
 //! propagation 100 s, PENDING_PEER 60 s…). The simulator's clock cannot be scaled, so the
 //! bench scales time itself: every delay, the latency and the phases' intervals are divided by
-//! [`COMPRESSION`] (the default 500 ms intervals would become 50 ms; 100 ms is the shortest the
-//! phases accept, so the slow profile polls at twice the compressed default).
+//! [`COMPRESSION`] (the default 1 s intervals become 100 ms, the shortest the phases accept).
 //! Ratios are unchanged by the compression but for process start-up, which does not shrink.
 
 use super::floor::{Awaited, Floor, floor};
@@ -104,8 +103,7 @@ pub struct CriticalPathRun {
 async fn measure(profile: &Profile, binaries: &Path, one_process: bool) -> Result<CriticalPathRun> {
     let mut harness = Harness::start_with(profile.config.clone()).await;
     harness.use_binaries_from(binaries.to_path_buf());
-    // The phases' default (the harness passes `--poll-interval` explicitly).
-    harness.poll_interval = profile.interval.unwrap_or("500ms").to_string();
+    harness.poll_interval = profile.interval.unwrap_or("1s").to_string();
     let model = floor_model(&profile.config, &harness);
     let first = harness.sim.requests().len();
     let start = harness.sim.uptime();

@@ -32,11 +32,11 @@ pub struct Args {
         value_name = "DURATION"
     )]
     pub timeout: String,
-    /// First pause between checks (at least 100ms); later pauses are a tenth of the time waited, up to 60s, so a 15-minute wait makes at most 70 checks.
+    /// First pause between checks (at least 100ms); later pauses are a tenth of the time waited, up to 60s, so a 15-minute wait makes at most 60 checks.
     #[arg(
         long,
         env = env_vars::PEERING_POLL_INTERVAL,
-        default_value = "500ms",
+        default_value = "1s",
         value_name = "DURATION"
     )]
     pub poll_interval: String,

@@ -32,7 +32,7 @@ pub struct Common {
     #[arg(
         long,
         env = env_vars::PEERING_RETRY_INTERVAL,
-        default_value = "500ms",
+        default_value = "1s",
         value_name = "DURATION"
     )]
     pub retry_interval: String,

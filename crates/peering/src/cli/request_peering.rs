@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(
         long,
         env = env_vars::PEERING_POLL_INTERVAL,
-        default_value = "500ms",
+        default_value = "1s",
         value_name = "DURATION"
     )]
     pub poll_interval: String,
