@@ -141,9 +141,7 @@ impl Report {
         if let Some(parent) = parent {
             record = record.within(parent);
         }
-        let before = self.created.clone();
-        crate::state::merge_record(&mut self.created, record);
-        if self.created != before {
+        if crate::state::merge_record(&mut self.created, record) {
             self.record_ahead();
         }
     }
@@ -158,9 +156,7 @@ impl Report {
         }
         let mut record = CreatedResource::pending(kind, key, name);
         record.parent = parent.map(str::to_string);
-        let before = self.created.len();
-        crate::state::merge_record(&mut self.created, record);
-        if self.created.len() != before {
+        if crate::state::merge_record(&mut self.created, record) {
             self.record_ahead();
         }
     }
@@ -171,45 +167,37 @@ impl Report {
         let mut record = CreatedResource::pending(kind, key, "");
         record.parent = parent.map(str::to_string);
         self.created.retain(|known| !known.same_as(&record));
-        let Some(path) = self.state_file.as_ref().filter(|_| !self.planning()) else {
-            return;
-        };
-        let forgotten = StateFile::load(path)
-            .map_err(|error| std::io::Error::other(error.to_string()))
-            .and_then(|mut state| {
-                state.forget(&record);
-                state.save(path)
-            });
-        if let Err(error) = forgotten {
-            tracing::warn!("cannot update {}: {error}", path.display());
-        }
+        self.update_state_file("cannot update", |state| state.forget(&record));
     }
 
-    /// Writes the records and outputs so far into the state file at once. A failure here is
-    /// not the phase's: the state file is written again at the end.
+    /// Writes the records and outputs so far into the state file at once.
     fn record_ahead(&self) {
+        self.update_state_file("cannot record what was created in", |state| {
+            state.outputs.merge(&self.outputs);
+            for record in &self.created {
+                state.record(record.clone());
+            }
+        });
+    }
+
+    /// Loads the state file, changes it and saves it, unless there is none or this is a plan.
+    /// A failure here is not the phase's (the state file is written again at the end): it is
+    /// logged as `failing` followed by the path.
+    fn update_state_file(&self, failing: &str, change: impl FnOnce(&mut StateFile)) {
         let Some(path) = self.state_file.as_ref().filter(|_| !self.planning()) else {
             return;
         };
         let saved = StateFile::load(path)
             .map_err(|error| std::io::Error::other(error.to_string()))
             .and_then(|mut state| {
-                state.outputs.merge(&self.outputs);
-                for record in &self.created {
-                    state.record(record.clone());
-                }
+                change(&mut state);
                 state.save(path)
             });
         if let Err(error) = saved {
-            tracing::warn!(
-                "cannot record what was created in {} yet: {error}",
-                path.display()
-            );
+            tracing::warn!("{failing} {} yet: {error}", path.display());
         }
     }
 
-    /// Takes in what a part of this phase run concurrently learned and made, after what this
-    /// report holds (parts are absorbed in a fixed order, so the report reads the same each run).
     /// A report for one of several concurrent parts of this phase: the same phase, plan and
     /// state file (so each part's records are written ahead as they are made), absorbed back
     /// into this one with [`Report::absorb`].
@@ -221,6 +209,8 @@ impl Report {
         part
     }
 
+    /// Takes in what a part of this phase run concurrently learned and made, after what this
+    /// report holds (parts are absorbed in a fixed order, so the report reads the same each run).
     pub fn absorb(&mut self, part: Report) {
         self.outputs.merge(&part.outputs);
         self.resources.extend(part.resources);

@@ -116,21 +116,23 @@ impl CreatedResource {
 }
 
 /// Takes in one record: a confirmed one replaces the pending records it resolves; a pending
-/// one is dropped when a confirmed record resolves it already.
-pub fn merge_record(records: &mut Vec<CreatedResource>, record: CreatedResource) {
-    if record.pending {
-        if records
+/// one is dropped when a confirmed record resolves it already. Says whether `records` changed.
+pub fn merge_record(records: &mut Vec<CreatedResource>, record: CreatedResource) -> bool {
+    if record.pending
+        && records
             .iter()
             .any(|known| known.same_as(&record) || known.resolves(&record))
-        {
-            return;
-        }
-    } else {
-        records.retain(|known| !record.resolves(known));
+    {
+        return false;
     }
-    if !records.iter().any(|known| known.same_as(&record)) {
-        records.push(record);
+    let before = records.len();
+    records.retain(|known| !record.resolves(known));
+    let replaced = records.len() != before;
+    if records.iter().any(|known| known.same_as(&record)) {
+        return replaced;
     }
+    records.push(record);
+    true
 }
 
 fn same_text(left: Option<&str>, right: Option<&str>) -> bool {

@@ -2,10 +2,9 @@
 //! the plan says what the run would really remove and which records it would only drop (an
 //! object deleted by hand, or by an earlier teardown killed before it dropped the record).
 
-use super::{Clients, Teardown, parent_of};
+use super::{Clients, Teardown, connection_of, parent_of, peering_of, secret_target_of};
 use crate::error::PhaseError;
 use crate::state::{CreatedResource, ResourceKind};
-use aiven_api::PeerTarget;
 
 /// `Some(true)` when the object exists, `Some(false)` when it is gone, `None` when this run
 /// cannot tell (no Aiven or GitHub client, or a read the identity may not make).
@@ -41,10 +40,7 @@ async fn look(
         ResourceKind::CustomRole => arm.role_definition_by_id(&record.id).await?.is_some(),
         ResourceKind::RoleAssignment => arm.role_assignment_by_id(&record.id).await?.is_some(),
         ResourceKind::VnetPeering => {
-            let (vnet_id, name) = record
-                .id
-                .rsplit_once("/virtualNetworkPeerings/")
-                .ok_or_else(|| PhaseError::failed(format!("{} is not a peering id", record.id)))?;
+            let (vnet_id, name) = peering_of(record)?;
             arm.peering(vnet_id, name).await?.is_some()
         }
         ResourceKind::AppPassword => {
@@ -71,14 +67,7 @@ async fn look(
             let Some(aiven) = clients.aiven else {
                 return Ok(None);
             };
-            let (project, vpc_id) = record.id.split_once('/').ok_or_else(|| {
-                PhaseError::failed(format!("{} is not project/project_vpc_id", record.id))
-            })?;
-            let target = PeerTarget::new(
-                &request.vnet.subscription_id,
-                &request.vnet.resource_group,
-                &request.vnet.name,
-            );
+            let (project, vpc_id, target) = connection_of(request, record)?;
             aiven
                 .azure_connection(project, vpc_id, &target)
                 .await?
@@ -88,7 +77,10 @@ async fn look(
             let Some(github) = clients.github else {
                 return Ok(None);
             };
-            let Some(target) = github_api::SecretTarget::parse(parent_of(record)?) else {
+            // A record naming no app is an error as for the other kinds; one naming no
+            // repository has nothing to look at (the run says so).
+            parent_of(record)?;
+            let Ok(target) = secret_target_of(record) else {
                 return Ok(None);
             };
             github.secret(&target, &record.id).await?.is_some()

@@ -173,10 +173,7 @@ async fn remove(
     match record.kind {
         ResourceKind::PeeringConnection => remove_connection(clients.aiven, request, record).await,
         ResourceKind::VnetPeering => {
-            let (vnet_id, name) = record
-                .id
-                .rsplit_once("/virtualNetworkPeerings/")
-                .ok_or_else(|| PhaseError::failed(format!("{} is not a peering id", record.id)))?;
+            let (vnet_id, name) = peering_of(record)?;
             arm.delete_peering(vnet_id, name).await?;
             Ok(Outcome::Removed)
         }
@@ -215,12 +212,7 @@ async fn remove(
                     "deleting the GitHub secret this tool created needs a GitHub token with secrets write permission in PEERING_GITHUB_TOKEN or GITHUB_TOKEN",
                 )
             })?;
-            let target = github_api::SecretTarget::parse(parent_of(record)?).ok_or_else(|| {
-                PhaseError::failed(format!(
-                    "the state file's record of GitHub secret {} names no repository",
-                    record.id
-                ))
-            })?;
+            let target = secret_target_of(record)?;
             github.delete_secret(&target, &record.id).await?;
             Ok(Outcome::Removed)
         }
@@ -268,6 +260,40 @@ async fn resolve_pending(
         pending: false,
         ..record.clone()
     }))
+}
+
+/// A VNet peering record's VNet id and peering name.
+fn peering_of(record: &CreatedResource) -> Result<(&str, &str), PhaseError> {
+    record
+        .id
+        .rsplit_once("/virtualNetworkPeerings/")
+        .ok_or_else(|| PhaseError::failed(format!("{} is not a peering id", record.id)))
+}
+
+/// A peering connection record's project, project VPC id and peer target (the VNet's).
+fn connection_of<'a>(
+    request: &Teardown,
+    record: &'a CreatedResource,
+) -> Result<(&'a str, &'a str, PeerTarget), PhaseError> {
+    let (project, vpc_id) = record.id.split_once('/').ok_or_else(|| {
+        PhaseError::failed(format!("{} is not project/project_vpc_id", record.id))
+    })?;
+    let target = PeerTarget::new(
+        &request.vnet.subscription_id,
+        &request.vnet.resource_group,
+        &request.vnet.name,
+    );
+    Ok((project, vpc_id, target))
+}
+
+/// Where a GitHub secret record's secret lives.
+fn secret_target_of(record: &CreatedResource) -> Result<github_api::SecretTarget, PhaseError> {
+    github_api::SecretTarget::parse(parent_of(record)?).ok_or_else(|| {
+        PhaseError::failed(format!(
+            "the state file's record of GitHub secret {} names no repository",
+            record.id
+        ))
+    })
 }
 
 fn parent_of(record: &CreatedResource) -> Result<&str, PhaseError> {
@@ -325,14 +351,7 @@ async fn remove_connection(
             "removing the Aiven peering connection needs the Aiven token",
         )
     })?;
-    let (project, vpc_id) = record.id.split_once('/').ok_or_else(|| {
-        PhaseError::failed(format!("{} is not project/project_vpc_id", record.id))
-    })?;
-    let target = PeerTarget::new(
-        &request.vnet.subscription_id,
-        &request.vnet.resource_group,
-        &request.vnet.name,
-    );
+    let (project, vpc_id, target) = connection_of(request, record)?;
     // Aiven keeps deleted connections listed for a while (and may list them before the live
     // one): only the live one is deleted, and only one on its way out is waited for.
     if aiven
